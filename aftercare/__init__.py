@@ -1,0 +1,71 @@
+"""aftercare: a progressive web app for ketamine-assisted therapy clinics and their patients."""
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import access
+from . import config
+from . import db
+from . import errors
+from . import headers
+from .extensions import csrf
+from .extensions import login_manager
+from .sessions import ServerSessionInterface
+
+
+def create_app(test_config=None):
+    """Create and configure an instance of the aftercare application."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    config.load(app, test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    db.init_app(app)
+    app.session_interface = ServerSessionInterface()
+    register_extensions(app)
+    register_blueprints(app)
+    access.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app):
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    # Server-side session rows already bind a session to its device; flask-login's
+    # IP/agent check would sign patients out whenever their phone changes network.
+    login_manager.session_protection = None
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+
+def register_blueprints(app):
+    from .admin.views import bp as admin_bp
+    from .auth.views import bp as auth_bp
+    from .clinician.views import bp as clinician_bp
+    from .patient.views import bp as patient_bp
+    from .pwa.views import bp as pwa_bp
+
+    app.register_blueprint(pwa_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(patient_bp)
+    app.register_blueprint(clinician_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_commands(app):
+    from .admin.commands import audit_cli
+    from .admin.commands import users_cli
+    from .demo import demo_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(demo_command)

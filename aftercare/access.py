@@ -1,0 +1,96 @@
+"""Who may use each endpoint (AC-01): deny by default, declared per view."""
+
+import functools
+import logging
+
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+
+from .models import ADMIN
+from .models import CLINICIAN
+from .models import PATIENT
+from .models import User
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed-in"  # any role
+
+
+def _declare(who):
+    def decorator(view):
+        view.access = who
+        return view
+
+    return decorator
+
+
+public = _declare(PUBLIC)
+signed_in = _declare(SIGNED_IN)
+
+
+def roles(*allowed):
+    """Allow only signed-in users with one of these roles."""
+    return _declare(frozenset(allowed))
+
+
+patients_only = roles(PATIENT)
+clinicians_only = roles(CLINICIAN)
+admins_only = roles(ADMIN)
+staff_only = roles(CLINICIAN, ADMIN)
+
+
+def access_of(endpoint: str | None):
+    """Return the access declared on an endpoint's view, or None if it declares none."""
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "access", None)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def enforce() -> None:
+    """Refuse the request unless the endpoint's declaration admits the current user."""
+    if request.endpoint is None:
+        return  # No route matched: Flask answers 404/405 itself.
+    try:
+        who = access_of(request.endpoint)
+        if who is None:
+            log.error("endpoint %s declares no access rule; denied", request.endpoint)
+            abort(404)
+        if who == PUBLIC:
+            return
+        if not current_user.is_authenticated:
+            if _wants_json():
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if who == SIGNED_IN or current_user.role in who:
+            return
+        abort(403)
+    except Exception as error:  # noqa: BLE001
+        # AC-05: a failure inside the policy check never lets the request through.
+        if getattr(error, "code", None) in (401, 403, 404):
+            raise
+        log.exception("access check failed for %s", request.endpoint)
+        abort(403)
+
+
+def patient_for_staff(patient_id: int) -> User:
+    """Load a patient the current clinician may see, or answer 404 (AC-02)."""
+    patient = User.get_or_none(User.id == patient_id, User.role == PATIENT)
+    if patient is None or not patient.active:
+        abort(404)
+    if current_user.role == CLINICIAN and current_user.cares_for(patient):
+        return patient
+    abort(404)
+
+
+def init_app(app):
+    """Check every request against its endpoint's declaration, and mark the built-ins."""
+    app.view_functions["static"].access = PUBLIC
+    app.before_request(enforce)

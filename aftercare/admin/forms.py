@@ -1,0 +1,55 @@
+"""Forms for clinic administrators."""
+
+from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms import EmailField
+from wtforms import IntegerField
+from wtforms import SelectChoice
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import NumberRange
+from wtforms.validators import Optional
+from wtforms.validators import Regexp
+
+from ..auth.forms import valid_email
+from ..models import ADMIN
+from ..models import CLINICIAN
+
+
+class InviteStaffForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), valid_email])
+    role = SelectField("Role", choices=[SelectChoice(CLINICIAN, "Clinician"), SelectChoice(ADMIN, "Administrator")], default=CLINICIAN)
+
+
+class SettingsForm(FlaskForm):
+    clinic_phone = StringField(
+        "Clinic phone number",
+        validators=[Optional(), Length(max=32), Regexp(r"^\+?[0-9 ()-]{3,32}$", message="Use digits, spaces, + ( ) and - only.")],
+        description="Shown with the crisis resources, as a tap-to-call button.",
+    )
+    crisis_lines = TextAreaField(
+        "Crisis resources",
+        validators=[DataRequired(), Length(max=4000)],
+        description="One per line: name | what to do | link (tel:, sms: or https://). "
+        "For example: Samaritans | Call 116 123 | tel:116123",
+    )
+    retention_days = IntegerField(
+        "Days to keep a closed account's data",
+        validators=[DataRequired(), NumberRange(min=0, max=3650)],
+        default=30,
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    action = StringField("Action", validators=[Optional(), Length(max=64)])
+    actor = StringField("Who (email)", validators=[Optional(), Length(max=254)])
+    patient = IntegerField("Patient number", validators=[Optional(), NumberRange(min=1)])
+    since = DateField("From", validators=[Optional()])
+    until = DateField("Until", validators=[Optional()])

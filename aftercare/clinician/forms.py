@@ -1,0 +1,18 @@
+"""Forms for clinicians."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import StringField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+
+from ..auth.forms import valid_email
+
+
+class InvitePatientForm(FlaskForm):
+    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField(
+        "Patient's email",
+        validators=[DataRequired(), Length(max=254), valid_email],
+        description="They sign in with this address. aftercare sends no email; you hand over the link or code.",
+    )

@@ -1,0 +1,132 @@
+import os
+import re
+import shutil
+
+import pyotp
+import pytest
+from peewee import PostgresqlDatabase
+
+from aftercare import create_app
+from aftercare.db import migrate_database
+from aftercare.db import open_database
+from aftercare.models import MODELS
+from tests import factories
+
+# Run the suite against PostgreSQL by setting this to a postgresql:// URL.
+PG_URL = os.environ.get("AFTERCARE_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """Migrate one database per test session; each test starts from a copy (SQLite) or a truncation (PostgreSQL)."""
+    if PG_URL:
+        database = open_database(PG_URL, "")
+        with database.connection_context():
+            tables = database.get_tables()
+            if tables:
+                database.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        migrate_database(database)
+        database.close_all()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = open_database(f"sqlite:///{path}", "")
+    migrate_database(database)
+    database.close_all()
+    return path
+
+
+def _reset_postgres(database):
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+    with database.connection_context():
+        database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        database.execute_sql("INSERT INTO audit_head (id, count, hash) VALUES (1, 0, %s)", ("0" * 64,))
+
+
+@pytest.fixture
+def database_url(template_db, tmp_path):
+    if PG_URL:
+        return PG_URL
+    path = tmp_path / "aftercare.db"
+    shutil.copyfile(template_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_URL": database_url,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    database = app.extensions["aftercare_db"]
+    if PG_URL:
+        _reset_postgres(database)
+    # No app context stays pushed: a request would reuse it, and with it `g`
+    # (flask-login caches the signed-in user there).
+    yield app
+    database.close_all()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def csrf_from(html: str, required: bool = True) -> str:
+    match = CSRF_RE.search(html)
+    assert match or not required, "no CSRF token on the page"
+    return match.group(1) if match else ""
+
+
+class Auth:
+    """Sign in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, path="/login"):
+        with self.client.get(path) as response:
+            required = self.client.application.config["WTF_CSRF_ENABLED"]
+            return csrf_from(response.get_data(as_text=True), required)
+
+    def login(self, user, password=factories.PASSWORD, remember=False):
+        token = self.csrf("/login")
+        data = {"csrf_token": token, "email": user.email, "password": password}
+        if remember:
+            data["remember_device"] = "y"
+        response = self.client.post("/login", data=data)
+        if user.is_staff and response.status_code == 302 and "/login/verify" in response.headers["Location"]:
+            token = self.csrf("/login/verify")
+            code = pyotp.TOTP(user.totp_secret).now()
+            response = self.client.post("/login/verify", data={"csrf_token": token, "code": code})
+        return response
+
+    def logout(self):
+        token = self.csrf("/account")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Name the database in each test's id, so a PostgreSQL run is visible as such.
+    if isinstance(PG_URL, str) and PG_URL:
+        for item in items:
+            item._nodeid += "[postgresql]"
+
+
+__all__ = ["PostgresqlDatabase"]

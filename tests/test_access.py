@@ -1,0 +1,164 @@
+"""AC-01/AC-02: every endpoint declares who may use it, and the declarations hold."""
+
+import pytest
+from flask import url_for
+
+from aftercare.models import Invite
+from aftercare.models import WebSession
+from tests.conftest import Auth
+from tests.factories import make_admin
+from tests.factories import make_clinician
+from tests.factories import make_patient
+
+ROLES = ("anon", "patient_a", "patient_b", "clinician_b", "admin", "clinician_a")
+
+# Expected outcome per role, in ROLES order. The POST cells that change something
+# run with the allowed role last, so earlier roles meet the data intact.
+#   ok    allowed: any status below 400, or a form's own 400/422
+#   login redirected to sign in      403  wrong role      404  not found / not theirs
+OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
+EVERYONE = (OK,) * 6
+PATIENTS = (LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)
+CLINICIANS = (LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK)
+ADMINS = (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)
+STAFF = (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
+SIGNED_IN = (LOGIN, OK, OK, OK, OK, OK)
+
+MATRIX = {
+    # endpoint: (method, url arguments, expected per role)
+    "static": ("GET", {"filename": "css/app.css"}, EVERYONE),
+    "pwa.index": ("GET", {}, EVERYONE),
+    "pwa.service_worker": ("GET", {}, EVERYONE),
+    "pwa.manifest": ("GET", {}, EVERYONE),
+    "pwa.offline": ("GET", {}, EVERYONE),
+    "pwa.crisis_page": ("GET", {}, EVERYONE),
+    "pwa.install": ("GET", {}, EVERYONE),
+    "auth.login": ("GET", {}, EVERYONE),
+    "auth.verify": ("GET", {}, EVERYONE),
+    "auth.enrol": ("GET", {}, EVERYONE),
+    "auth.setup": ("GET", {}, (NOT_FOUND,) * 6),  # an admin exists
+    "auth.join": ("GET", {}, EVERYONE),
+    "auth.join_link": ("GET", {"token": "no-such-token"}, (NOT_FOUND,) * 6),
+    "auth.accept": ("GET", {}, EVERYONE),
+    "auth.reset_link": ("GET", {"token": "no-such-token"}, (NOT_FOUND,) * 6),
+    "auth.reset": ("GET", {}, (NOT_FOUND,) * 6),
+    "auth.account": ("GET", {}, SIGNED_IN),
+    "auth.change_password": ("POST", {}, SIGNED_IN),
+    # Someone else's session id: nobody may end it.
+    "auth.end_session": ("POST", {"sid": "{other_session}"}, (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
+    "auth.end_other_sessions": ("POST", {}, SIGNED_IN),
+    "auth.new_recovery_codes": ("POST", {}, STAFF),
+    "patient.home": ("GET", {}, PATIENTS),
+    "patient.settings": ("GET", {}, PATIENTS),
+    "clinician.index": ("GET", {}, CLINICIANS),
+    "clinician.invite": ("GET", {}, CLINICIANS),
+    "clinician.patient": ("GET", {"patient_id": "{patient_a}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK)),
+    "clinician.revoke_invite": (
+        "POST",
+        {"invite_id": "{invite_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "admin.index": ("GET", {}, ADMINS),
+    "admin.invite": ("POST", {}, ADMINS),
+    "admin.deactivate": ("POST", {"user_id": "{victim}"}, ADMINS),
+    "admin.reactivate": ("POST", {"user_id": "{victim}"}, ADMINS),
+    "admin.reset_link": ("POST", {"user_id": "{victim}"}, ADMINS),
+    "admin.reset_two_step": ("POST", {"user_id": "{clinician_victim}"}, ADMINS),
+    "admin.settings": ("GET", {}, ADMINS),
+    "admin.audit": ("GET", {}, ADMINS),
+    # Last: signing out ends each client's session (and staff cannot reuse a TOTP code to return).
+    "auth.logout": ("POST", {}, EVERYONE),
+}
+
+
+def test_every_endpoint_declares_access(app):
+    undeclared = [e for e, view in app.view_functions.items() if not hasattr(view, "access")]
+    assert undeclared == []
+
+
+def test_every_endpoint_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(MATRIX) == set(), "add these endpoints to MATRIX"
+    assert set(MATRIX) - endpoints == set(), "these MATRIX rows name no endpoint"
+
+
+def test_an_undeclared_endpoint_is_denied(app, client):
+    app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    response = client.get("/undeclared")
+    assert response.status_code == 404
+    assert b"secret" not in response.data
+
+
+def test_an_exception_in_the_policy_never_yields_200(app, client, monkeypatch):
+    from aftercare import access
+
+    def broken(endpoint):
+        raise RuntimeError("policy store unavailable")
+
+    monkeypatch.setattr(access, "access_of", broken)
+    response = client.get("/crisis")
+    assert response.status_code == 403
+
+
+@pytest.fixture
+def people(app):
+    clinician_a, clinician_b = make_clinician(), make_clinician()
+    people = {
+        "admin": make_admin(),
+        "clinician_a": clinician_a,
+        "clinician_b": clinician_b,
+        "patient_a": make_patient(clinician_a),
+        "patient_b": make_patient(clinician_b),
+    }
+    people["victim"] = make_patient(clinician_b)
+    people["clinician_victim"] = make_clinician()
+    return people
+
+
+def _outcome(response):
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and "/login" in location and "next=" in location:
+        return LOGIN
+    if response.status_code in (FORBIDDEN, NOT_FOUND):
+        return response.status_code
+    if response.status_code < 400 or response.status_code in (400, 422):
+        return OK
+    return response.status_code
+
+
+def test_access_matrix(app, people):
+    app.config["WTF_CSRF_ENABLED"] = False  # this test is about who, not CSRF
+    clients = {"anon": app.test_client()}
+    for role in ROLES[1:]:
+        clients[role] = app.test_client()
+        response = Auth(clients[role]).login(people[role])
+        assert response.status_code == 302, role
+    invite, _, _ = Invite.issue(
+        role="patient", email="new@example.org", name="New", invited_by=people["clinician_a"], days=7
+    )
+    other_session = (
+        WebSession.select().where(WebSession.user == people["clinician_victim"]).first()
+        or WebSession.create(
+            id="f" * 64, user=people["clinician_victim"], expires_at=invite.expires_at, idle_seconds=900
+        )
+    )
+    values = {
+        "patient_a": people["patient_a"].id,
+        "invite_a": invite.id,
+        "victim": people["victim"].id,
+        "clinician_victim": people["clinician_victim"].id,
+        "other_session": other_session.id,
+    }
+    failures = []
+    for endpoint, (method, args, expected) in MATRIX.items():
+        kwargs = {k: (values[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v) for k, v in args.items()}
+        with app.test_request_context():
+            url = url_for(endpoint, **kwargs)
+        for role, want in zip(ROLES, expected, strict=True):
+            with clients[role].open(url, method=method) as response:
+                got = _outcome(response)
+            if got != want:
+                failures.append(f"{role:12} {method} {url}: expected {want}, got {got}")
+            if endpoint == "auth.logout" and role != "anon":
+                Auth(clients[role]).login(people[role])
+    assert failures == [], "\n".join(failures)
