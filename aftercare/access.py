@@ -1,6 +1,5 @@
 """Who may use each endpoint (AC-01): deny by default, declared per view."""
 
-import functools
 import logging
 
 from flask import abort

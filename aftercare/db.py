@@ -6,8 +6,8 @@ from urllib.parse import unquote
 from urllib.parse import urlparse
 
 import click
-from flask import Flask
 from flask import current_app
+from flask import Flask
 from flask import g
 from flask.cli import AppGroup
 from peewee import DatabaseProxy

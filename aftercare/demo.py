@@ -5,10 +5,10 @@ from flask.cli import with_appcontext
 
 from .db import db
 from .models import ADMIN
-from .models import CLINICIAN
-from .models import PATIENT
 from .models import AuditEvent
 from .models import CareRelationship
+from .models import CLINICIAN
+from .models import PATIENT
 from .models import User
 from .models import utcnow
 from .passwords import hash_password
@@ -63,14 +63,14 @@ def demo_command():
             CareRelationship.get_or_create(patient=patient, clinician=users[clinician])
         AuditEvent.record("demo_loaded", actor=None)
     click.echo(f"Demo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
-    for role, name, login in STAFF:
+    for role, _name, login in STAFF:
         click.echo(f"  {role:9} {demo_email(login)}  (two-step key {DEMO_TOTP_SECRET})")
     for name, login, zone, clinician in PATIENTS:
         click.echo(f"  patient   {demo_email(login)}  ({name}, {zone}, cared for by {clinician})")
 
 
 def ensure_user(login, name, role, password_hash, timezone="America/New_York", totp_secret=None) -> User:
-    user, created = User.get_or_create(
+    user, _ = User.get_or_create(
         email=demo_email(login),
         defaults={
             "name": name,

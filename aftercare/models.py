@@ -311,9 +311,7 @@ class ClinicSetting(BaseModel):
 
     @classmethod
     def set_value(cls, key: str, value: str) -> None:
-        cls.insert(key=key, value=value).on_conflict(
-            conflict_target=[cls.key], update={cls.value: value}
-        ).execute()
+        cls.insert(key=key, value=value).on_conflict(conflict_target=[cls.key], update={cls.value: value}).execute()
 
 
 class AuditHead(BaseModel):

@@ -14,9 +14,9 @@ from werkzeug.datastructures import CallbackDict
 
 from .db import db
 from .models import PATIENT
-from .models import WebSession
 from .models import token_hash
 from .models import utcnow
+from .models import WebSession
 
 # Sessions with no one signed in (they hold a CSRF token for the sign-in form).
 ANONYMOUS_IDLE = dt.timedelta(hours=1)

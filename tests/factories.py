@@ -5,9 +5,9 @@ import itertools
 import pyotp
 
 from aftercare.models import ADMIN
+from aftercare.models import CareRelationship
 from aftercare.models import CLINICIAN
 from aftercare.models import PATIENT
-from aftercare.models import CareRelationship
 from aftercare.models import User
 from aftercare.passwords import hash_password
 

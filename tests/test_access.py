@@ -45,14 +45,22 @@ MATRIX = {
     "auth.account": ("GET", {}, SIGNED_IN),
     "auth.change_password": ("POST", {}, SIGNED_IN),
     # Someone else's session id: nobody may end it.
-    "auth.end_session": ("POST", {"sid": "{other_session}"}, (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
+    "auth.end_session": (
+        "POST",
+        {"sid": "{other_session}"},
+        (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    ),
     "auth.end_other_sessions": ("POST", {}, SIGNED_IN),
     "auth.new_recovery_codes": ("POST", {}, STAFF),
     "patient.home": ("GET", {}, PATIENTS),
     "patient.settings": ("GET", {}, PATIENTS),
     "clinician.index": ("GET", {}, CLINICIANS),
     "clinician.invite": ("GET", {}, CLINICIANS),
-    "clinician.patient": ("GET", {"patient_id": "{patient_a}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK)),
+    "clinician.patient": (
+        "GET",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
     "clinician.revoke_invite": (
         "POST",
         {"invite_id": "{invite_a}"},
@@ -136,11 +144,10 @@ def test_access_matrix(app, people):
     invite, _, _ = Invite.issue(
         role="patient", email="new@example.org", name="New", invited_by=people["clinician_a"], days=7
     )
-    other_session = (
-        WebSession.select().where(WebSession.user == people["clinician_victim"]).first()
-        or WebSession.create(
-            id="f" * 64, user=people["clinician_victim"], expires_at=invite.expires_at, idle_seconds=900
-        )
+    other_session = WebSession.select().where(
+        WebSession.user == people["clinician_victim"]
+    ).first() or WebSession.create(
+        id="f" * 64, user=people["clinician_victim"], expires_at=invite.expires_at, idle_seconds=900
     )
     values = {
         "patient_a": people["patient_a"].id,

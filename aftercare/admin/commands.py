@@ -7,8 +7,8 @@ from peewee import IntegrityError
 from ..db import db
 from ..models import ADMIN
 from ..models import AuditEvent
-from ..models import User
 from ..models import normalize_email
+from ..models import User
 from ..passwords import hash_password
 from ..passwords import password_problem
 
@@ -29,7 +29,9 @@ def create_admin(name, email, password):
         raise click.ClickException(problem)
     try:
         with db.atomic():
-            user = User.create(email=normalize_email(email), name=name.strip(), role=ADMIN, password_hash=hash_password(password))
+            user = User.create(
+                email=normalize_email(email), name=name.strip(), role=ADMIN, password_hash=hash_password(password)
+            )
             AuditEvent.record("admin_created", actor=user, detail="command line")
     except IntegrityError:
         raise click.ClickException("That email already has an account.") from None

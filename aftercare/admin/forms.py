@@ -22,13 +22,19 @@ from ..models import CLINICIAN
 class InviteStaffForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), valid_email])
-    role = SelectField("Role", choices=[SelectChoice(CLINICIAN, "Clinician"), SelectChoice(ADMIN, "Administrator")], default=CLINICIAN)
+    role = SelectField(
+        "Role", choices=[SelectChoice(CLINICIAN, "Clinician"), SelectChoice(ADMIN, "Administrator")], default=CLINICIAN
+    )
 
 
 class SettingsForm(FlaskForm):
     clinic_phone = StringField(
         "Clinic phone number",
-        validators=[Optional(), Length(max=32), Regexp(r"^\+?[0-9 ()-]{3,32}$", message="Use digits, spaces, + ( ) and - only.")],
+        validators=[
+            Optional(),
+            Length(max=32),
+            Regexp(r"^\+?[0-9 ()-]{3,32}$", message="Use digits, spaces, + ( ) and - only."),
+        ],
         description="Shown with the crisis resources, as a tap-to-call button.",
     )
     crisis_lines = TextAreaField(

@@ -2,8 +2,8 @@
 
 import datetime as dt
 
-from flask import Blueprint
 from flask import abort
+from flask import Blueprint
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -19,11 +19,11 @@ from ..access import admins_only
 from ..auth.forms import EmptyForm
 from ..db import db
 from ..models import ADMIN
-from ..models import PATIENT
 from ..models import AuditEvent
 from ..models import ClinicSetting
 from ..models import Invite
 from ..models import PasswordReset
+from ..models import PATIENT
 from ..models import RecoveryCode
 from ..models import User
 from .forms import AuditFilterForm
@@ -65,8 +65,12 @@ def invite():
                 AuditEvent.record("staff_invited", actor=me, detail=f"invite {invite.id} as {invite.role}")
             link = url_for("auth.join_link", token=token, _external=True)
             return render_template(
-                "_partials/invite_ready.html", invite=invite, link=link, code=code,
-                back_url=url_for("admin.index"), back_label="Back to accounts",
+                "_partials/invite_ready.html",
+                invite=invite,
+                link=link,
+                code=code,
+                back_url=url_for("admin.index"),
+                back_label="Back to accounts",
             )
     users = User.select().order_by(User.role.desc(), User.name)
     pending = Invite.usable().where(Invite.role != PATIENT)
@@ -159,7 +163,10 @@ def settings():
                 ClinicSetting.set_value("crisis_lines", form.crisis_lines.data.strip())
                 ClinicSetting.set_value("retention_days", str(form.retention_days.data))
                 AuditEvent.record("settings_changed", actor=current_user._get_current_object())
-            flash("Clinic settings saved. Installed apps pick up the new crisis resources the next time they go online.", "success")
+            flash(
+                "Clinic settings saved. Installed apps pick up the new crisis resources the next time they go online.",
+                "success",
+            )
             return redirect(url_for("admin.settings"))
     preview, _ = crisis.parse(form.crisis_lines.data or "")
     return render_template("admin/settings.html", form=form, preview=preview)
@@ -180,7 +187,9 @@ def audit():
         if form.since.data:
             query = query.where(AuditEvent.at >= dt.datetime.combine(form.since.data, dt.time.min))
         if form.until.data:
-            query = query.where(AuditEvent.at < dt.datetime.combine(form.until.data, dt.time.min) + dt.timedelta(days=1))
+            query = query.where(
+                AuditEvent.at < dt.datetime.combine(form.until.data, dt.time.min) + dt.timedelta(days=1)
+            )
     page = max(1, request.args.get("page", 1, type=int) or 1)
     events = list(query.order_by(AuditEvent.id.desc()).paginate(page, AUDIT_PAGE + 1))
     has_next = len(events) > AUDIT_PAGE

@@ -91,10 +91,14 @@ class JoinCodeForm(FlaskForm):
 class JoinForm(NewPasswordMixin, FlaskForm):
     timezone = SelectField("Your time zone", validators=[DataRequired(), valid_timezone], validate_choice=False)
     quiet_start = StringField(
-        "Quiet hours start", default="21:00", validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 21:00.")]
+        "Quiet hours start",
+        default="21:00",
+        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 21:00.")],
     )
     quiet_end = StringField(
-        "Quiet hours end", default="08:00", validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 08:00.")]
+        "Quiet hours end",
+        default="08:00",
+        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 08:00.")],
     )
     consent = BooleanField("I have read what my care team will see, and I agree.")
     remember_device = BooleanField("Keep me signed in on this phone for 30 days")

@@ -4,8 +4,8 @@ import time
 
 import pyotp
 import segno
-from flask import Blueprint
 from flask import abort
+from flask import Blueprint
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -26,17 +26,17 @@ from ..access import staff_only
 from ..db import db
 from ..extensions import login_manager
 from ..models import ADMIN
-from ..models import PATIENT
 from ..models import AuditEvent
 from ..models import CareRelationship
 from ..models import Invite
 from ..models import LoginFailure
+from ..models import normalize_email
 from ..models import PasswordReset
+from ..models import PATIENT
 from ..models import RecoveryCode
 from ..models import User
-from ..models import WebSession
-from ..models import normalize_email
 from ..models import utcnow
+from ..models import WebSession
 from ..passwords import hash_password
 from ..passwords import needs_rehash
 from ..passwords import password_problem
@@ -228,7 +228,9 @@ def join():
         if invite is not None:
             session["invite_id"] = invite.id
             return redirect(url_for("auth.accept"))
-        form.code.errors.append("That code is not valid. It may have expired or been used already; ask your clinic for a new one.")
+        form.code.errors.append(
+            "That code is not valid. It may have expired or been used already; ask your clinic for a new one."
+        )
     return render_template("auth/join.html", form=form)
 
 
@@ -299,8 +301,12 @@ def create_invited_user(invite: Invite, form: JoinForm) -> User | None:
             )
             if invite.role == PATIENT:
                 CareRelationship.create(patient=user, clinician=invite.invited_by)
-            AuditEvent.record("account_created", actor=user, patient=user if user.role == PATIENT else None,
-                              detail=f"invite {invite.id}")
+            AuditEvent.record(
+                "account_created",
+                actor=user,
+                patient=user if user.role == PATIENT else None,
+                detail=f"invite {invite.id}",
+            )
             return user
     except IntegrityError:
         return None

@@ -1,7 +1,7 @@
 """The clinician's pages: their panel of patients, invites, one patient's record."""
 
-from flask import Blueprint
 from flask import abort
+from flask import Blueprint
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -13,9 +13,9 @@ from ..access import clinicians_only
 from ..access import patient_for_staff
 from ..auth.forms import EmptyForm
 from ..db import db
-from ..models import PATIENT
 from ..models import AuditEvent
 from ..models import Invite
+from ..models import PATIENT
 from ..models import User
 from ..models import utcnow
 from .forms import InvitePatientForm
@@ -27,12 +27,10 @@ bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 @clinicians_only
 def index():
     me = current_user._get_current_object()
-    pending = (
-        Invite.usable()
-        .where(Invite.invited_by == me, Invite.role == PATIENT)
-        .order_by(Invite.expires_at)
+    pending = Invite.usable().where(Invite.invited_by == me, Invite.role == PATIENT).order_by(Invite.expires_at)
+    return render_template(
+        "clinician/index.html", patients=list(me.patients()), pending=list(pending), button=EmptyForm()
     )
-    return render_template("clinician/index.html", patients=list(me.patients()), pending=list(pending), button=EmptyForm())
 
 
 @bp.route("/invite", methods=["GET", "POST"])
@@ -55,8 +53,12 @@ def invite():
                 AuditEvent.record("patient_invited", actor=me, detail=f"invite {invite.id}")
             link = url_for("auth.join_link", token=token, _external=True)
             return render_template(
-                "_partials/invite_ready.html", invite=invite, link=link, code=code,
-                back_url=url_for("clinician.index"), back_label="Back to your patients",
+                "_partials/invite_ready.html",
+                invite=invite,
+                link=link,
+                code=code,
+                back_url=url_for("clinician.index"),
+                back_label="Back to your patients",
             )
     return render_template("clinician/invite.html", form=form)
 

@@ -14,8 +14,12 @@ from ..auth.forms import valid_timezone
 
 class SettingsForm(FlaskForm):
     timezone = SelectField("Your time zone", validators=[DataRequired(), valid_timezone], validate_choice=False)
-    quiet_start = StringField("Quiet hours start", validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 21:00.")])
-    quiet_end = StringField("Quiet hours end", validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 08:00.")])
+    quiet_start = StringField(
+        "Quiet hours start", validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 21:00.")]
+    )
+    quiet_end = StringField(
+        "Quiet hours end", validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 08:00.")]
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,64 @@
+"""The database: migrations match the models, SQLite is durable, busy means 503."""
+
+from peewee import IntegrityError
+from peewee import OperationalError
+from peewee import SqliteDatabase
+from playhouse.schema_diff import diff_models
+
+from aftercare.db import db
+from aftercare.db import migrate_database
+from aftercare.db import open_database
+from aftercare.models import AuditEvent
+from aftercare.models import MODELS
+
+
+def test_migrations_match_the_models(app):
+    diff = diff_models(db.obj, MODELS)
+    assert not diff, f"models and migrations disagree:\n{diff}"
+
+
+def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
+    database = open_database(f"sqlite:///{tmp_path / 'fresh.db'}", "")
+    assert migrate_database(database) == ["0001_initial"]
+    assert migrate_database(database) == []
+    database.close_all()
+
+
+def test_sqlite_runs_durable_and_strict(app):
+    if not isinstance(db.obj, SqliteDatabase):
+        return
+    with db.connection_context():
+        pragma = {
+            name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 5000}
+
+
+def test_audit_rows_cannot_be_changed_or_deleted(app):
+    event = AuditEvent.record("test_event", actor=None)
+    for statement in (
+        AuditEvent.update(detail="rewritten").where(AuditEvent.id == event.id),
+        AuditEvent.delete().where(AuditEvent.id == event.id),
+    ):
+        try:
+            with db.atomic():
+                statement.execute()
+        except (IntegrityError, OperationalError, Exception) as error:  # noqa: B014
+            assert "append-only" in str(error)
+        else:
+            raise AssertionError("the audit log accepted a change")
+    assert AuditEvent.get_by_id(event.id).detail == ""
+
+
+def test_a_locked_database_answers_503_with_retry_after(app, client, monkeypatch):
+    from aftercare.pwa import views
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(views.crisis, "current_lines", locked)
+    response = client.get("/crisis")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert b"nothing was lost" in response.data
