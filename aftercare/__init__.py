@@ -10,6 +10,7 @@ from . import config
 from . import db
 from . import errors
 from . import headers
+from . import logs
 from .extensions import csrf
 from .extensions import login_manager
 from .sessions import ServerSessionInterface
@@ -32,6 +33,7 @@ def create_app(test_config=None):
     access.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
+    logs.init_app(app)
     register_commands(app)
     return app
 

@@ -61,6 +61,11 @@ MATRIX = {
         {"patient_id": "{patient_a}"},
         (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
     ),
+    "clinician.add_colleague": (
+        "POST",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
     "clinician.revoke_invite": (
         "POST",
         {"invite_id": "{invite_a}"},

@@ -464,3 +464,30 @@ def test_next_parameter_cannot_leave_the_site(client, clinic):
         "/login?next=//evil.example/x", data={"csrf_token": token, "email": patient.email, "password": PASSWORD}
     )
     assert response.headers["Location"] == "/home"
+
+
+def test_clinician_adds_a_colleague_to_the_care_team(app, clinic):
+    _, clinician, patient = clinic
+    colleague = make_clinician(name="Bea Colleague")
+    client = app.test_client()
+    Auth(client).login(clinician)
+    page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
+    assert "Bea Colleague" in page
+    response = post_form(
+        client, f"/clinician/patients/{patient.id}/care-team", {"clinician": colleague.id}, page=f"/clinician/patients/{patient.id}"
+    )
+    assert response.status_code == 302
+    assert colleague.cares_for(patient)
+    other = app.test_client()
+    Auth(other).login(colleague)
+    assert other.get(f"/clinician/patients/{patient.id}").status_code == 200
+
+
+def test_adding_someone_who_is_not_a_clinician_is_refused(client, auth, clinic):
+    admin, clinician, patient = clinic
+    auth.login(clinician)
+    response = post_form(
+        client, f"/clinician/patients/{patient.id}/care-team", {"clinician": admin.id}, page=f"/clinician/patients/{patient.id}"
+    )
+    assert response.status_code == 302
+    assert not admin.cares_for(patient)

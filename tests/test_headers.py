@@ -81,3 +81,15 @@ def test_manifest_describes_an_installable_app(client):
 def test_oversized_request_is_refused_clearly(client):
     response = client.post("/login", data={"email": "x" * (17 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_request_logs_never_carry_invite_or_reset_tokens():
+    import logging
+
+    from aftercare.logs import RedactTokens
+
+    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, '%s - "%s" %s', ("127.0.0.1", "GET /join/AbCdEf0123456789xyzXYZ_- HTTP/1.1", "302"), None)
+    RedactTokens().filter(record)
+    line = record.getMessage()
+    assert "AbCdEf0123456789" not in line
+    assert "/join/[redacted]" in line

@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import SelectField
 from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
@@ -16,3 +17,7 @@ class InvitePatientForm(FlaskForm):
         validators=[DataRequired(), Length(max=254), valid_email],
         description="They sign in with this address. aftercare sends no email; you hand over the link or code.",
     )
+
+
+class AddColleagueForm(FlaskForm):
+    clinician = SelectField("Colleague", coerce=int, validate_choice=True)

@@ -8,6 +8,7 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from ..access import clinicians_only
 from ..access import patient_for_staff
@@ -15,9 +16,12 @@ from ..auth.forms import EmptyForm
 from ..db import db
 from ..models import AuditEvent
 from ..models import Invite
+from ..models import CLINICIAN
 from ..models import PATIENT
+from ..models import CareRelationship
 from ..models import User
 from ..models import utcnow
+from .forms import AddColleagueForm
 from .forms import InvitePatientForm
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -82,9 +86,43 @@ def revoke_invite(invite_id):
     return redirect(url_for("clinician.index"))
 
 
+def colleague_form(patient: User) -> AddColleagueForm:
+    """Offer the active clinicians not yet on this patient's care team."""
+    on_team = {c.id for c in patient.clinicians()}
+    candidates = User.select().where(User.role == CLINICIAN, User.active == True).order_by(User.name)  # noqa: E712
+    form = AddColleagueForm()
+    form.clinician.choices = [SelectChoice(c.id, c.name) for c in candidates if c.id not in on_team]
+    return form
+
+
 @bp.route("/patients/<int:patient_id>")
 @clinicians_only
 def patient(patient_id):
     patient = patient_for_staff(patient_id)
     AuditEvent.record("view_patient", actor=current_user._get_current_object(), patient=patient)
-    return render_template("clinician/patient.html", patient=patient, care_team=list(patient.clinicians()))
+    return render_template(
+        "clinician/patient.html",
+        patient=patient,
+        care_team=list(patient.clinicians()),
+        colleague_form=colleague_form(patient),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/care-team", methods=["POST"])
+@clinicians_only
+def add_colleague(patient_id):
+    patient = patient_for_staff(patient_id)
+    form = colleague_form(patient)
+    if not form.validate_on_submit():
+        flash("Choose a colleague from the list.", "error")
+        return redirect(url_for("clinician.patient", patient_id=patient.id))
+    colleague = User.get_by_id(form.clinician.data)
+    with db.atomic():
+        link, created = CareRelationship.get_or_create(patient=patient, clinician=colleague)
+        if not created:
+            CareRelationship.update(active=True, ended_at=None).where(CareRelationship.id == link.id).execute()
+        AuditEvent.record(
+            "care_team_added", actor=current_user._get_current_object(), patient=patient, detail=f"user {colleague.id}"
+        )
+    flash(f"{colleague.name} is now on {patient.name}'s care team.", "success")
+    return redirect(url_for("clinician.patient", patient_id=patient.id))
