@@ -67,11 +67,12 @@ def migrate_database(database) -> list[str]:
         return Runner(database, directory=str(MIGRATIONS)).up()
 
 
-def _connect():
-    # reuse_if_open: a CLI command or a test may already hold the connection.
-    g.db_opened = db.is_closed()
-    if g.db_opened:
+def ensure_connection():
+    """Open this request's connection unless one is open; remember to close only what we opened."""
+    # The session interface may already have opened it for this request.
+    if db.is_closed():
         db.connect()
+        g.db_opened = True
 
 
 def _close(exc):
@@ -104,7 +105,7 @@ def init_app(app: Flask) -> None:
     database = open_database(app.config["DATABASE_URL"], app.instance_path)
     db.initialize(database)
     app.extensions["aftercare_db"] = database
-    app.before_request(_connect)
+    app.before_request(ensure_connection)
     app.teardown_request(_close)
     app.cli.add_command(db_cli)
 

@@ -6,13 +6,12 @@ import re
 import secrets
 
 from flask import current_app
-from flask import g
 from flask import request
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from .db import db
+from .db import ensure_connection
 from .models import PATIENT
 from .models import token_hash
 from .models import utcnow
@@ -46,13 +45,6 @@ class ServerSession(CallbackDict, SessionMixin):
 
 class NullSession(ServerSession):
     """A session that is never stored (static files, the service worker)."""
-
-
-def ensure_connection():
-    """Open this request's database connection if it is not open yet."""
-    if db.is_closed():
-        db.connect()
-        g.db_opened = True
 
 
 class ServerSessionInterface(SessionInterface):

@@ -4,7 +4,6 @@ import shutil
 
 import pyotp
 import pytest
-from peewee import PostgresqlDatabase
 
 from aftercare import create_app
 from aftercare.db import migrate_database
@@ -120,13 +119,3 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
-
-
-def pytest_collection_modifyitems(config, items):
-    # Name the database in each test's id, so a PostgreSQL run is visible as such.
-    if isinstance(PG_URL, str) and PG_URL:
-        for item in items:
-            item._nodeid += "[postgresql]"
-
-
-__all__ = ["PostgresqlDatabase"]

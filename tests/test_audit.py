@@ -26,7 +26,7 @@ def test_refused_view_writes_no_patient_audit_row(client, auth):
     stranger = make_patient(make_clinician())
     auth.login(clinician)
     assert client.get(f"/clinician/patients/{stranger.id}").status_code == 404
-    assert not AuditEvent.select().where(AuditEvent.patient == stranger).exists()
+    assert not AuditEvent.select().where(AuditEvent.patient_id == stranger.id).exists()
 
 
 def test_chain_verifies_and_detects_tampering(app, runner):

@@ -474,7 +474,10 @@ def test_clinician_adds_a_colleague_to_the_care_team(app, clinic):
     page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
     assert "Bea Colleague" in page
     response = post_form(
-        client, f"/clinician/patients/{patient.id}/care-team", {"clinician": colleague.id}, page=f"/clinician/patients/{patient.id}"
+        client,
+        f"/clinician/patients/{patient.id}/care-team",
+        {"clinician": colleague.id},
+        page=f"/clinician/patients/{patient.id}",
     )
     assert response.status_code == 302
     assert colleague.cares_for(patient)
@@ -487,7 +490,10 @@ def test_adding_someone_who_is_not_a_clinician_is_refused(client, auth, clinic):
     admin, clinician, patient = clinic
     auth.login(clinician)
     response = post_form(
-        client, f"/clinician/patients/{patient.id}/care-team", {"clinician": admin.id}, page=f"/clinician/patients/{patient.id}"
+        client,
+        f"/clinician/patients/{patient.id}/care-team",
+        {"clinician": admin.id},
+        page=f"/clinician/patients/{patient.id}",
     )
     assert response.status_code == 302
     assert not admin.cares_for(patient)

@@ -88,7 +88,15 @@ def test_request_logs_never_carry_invite_or_reset_tokens():
 
     from aftercare.logs import RedactTokens
 
-    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, '%s - "%s" %s', ("127.0.0.1", "GET /join/AbCdEf0123456789xyzXYZ_- HTTP/1.1", "302"), None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s" %s',
+        ("127.0.0.1", "GET /join/AbCdEf0123456789xyzXYZ_- HTTP/1.1", "302"),
+        None,
+    )
     RedactTokens().filter(record)
     line = record.getMessage()
     assert "AbCdEf0123456789" not in line

@@ -38,11 +38,21 @@ AUDIT_PAGE = 50
 @bp.route("/")
 @admins_only
 def index():
-    users = User.select().order_by(User.role.desc(), User.name)
+    return render_accounts(InviteStaffForm())
+
+
+def render_accounts(form, status=200):
+    """Render the accounts page: staff first, then patients, then pending staff invites."""
+    users = list(User.select().order_by(User.name))
     pending = Invite.usable().where(Invite.role != PATIENT).order_by(Invite.expires_at)
     return render_template(
-        "admin/index.html", users=list(users), pending=list(pending), form=InviteStaffForm(), button=EmptyForm()
-    )
+        "admin/index.html",
+        staff=[u for u in users if u.is_staff],
+        patients=[u for u in users if not u.is_staff],
+        pending=list(pending),
+        form=form,
+        button=EmptyForm(),
+    ), status
 
 
 @bp.route("/invite", methods=["POST"])
@@ -72,11 +82,7 @@ def invite():
                 back_url=url_for("admin.index"),
                 back_label="Back to accounts",
             )
-    users = User.select().order_by(User.role.desc(), User.name)
-    pending = Invite.usable().where(Invite.role != PATIENT)
-    return render_template(
-        "admin/index.html", users=list(users), pending=list(pending), form=form, button=EmptyForm()
-    ), 422
+    return render_accounts(form, 422)
 
 
 def _target(user_id: int) -> User:
@@ -176,14 +182,16 @@ def settings():
 @admins_only
 def audit():
     form = AuditFilterForm(request.args)
-    query = AuditEvent.select(AuditEvent, User).join(User, JOIN.LEFT_OUTER, on=AuditEvent.actor)
+    query = AuditEvent.select(AuditEvent, User).join(
+        User, JOIN.LEFT_OUTER, on=(AuditEvent.actor_id == User.id), attr="actor"
+    )
     if form.validate():
         if form.action.data:
             query = query.where(AuditEvent.action == form.action.data.strip())
         if form.actor.data:
             query = query.where(User.email == form.actor.data.strip().lower())
         if form.patient.data:
-            query = query.where(AuditEvent.patient == form.patient.data)
+            query = query.where(AuditEvent.patient_id == form.patient.data)
         if form.since.data:
             query = query.where(AuditEvent.at >= dt.datetime.combine(form.since.data, dt.time.min))
         if form.until.data:

@@ -53,7 +53,7 @@ class EmptyForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    remember_device = BooleanField("Keep me signed in on this phone (patients, for 30 days)")
+    remember_device = BooleanField("Keep me signed in on this phone for 30 days")
 
 
 class CodeForm(FlaskForm):
@@ -88,8 +88,12 @@ class JoinCodeForm(FlaskForm):
     code = StringField("Invite code", validators=[DataRequired(), Length(max=32)], description="Like 7K2QD-M9XPA.")
 
 
-class JoinForm(NewPasswordMixin, FlaskForm):
-    timezone = SelectField("Your time zone", validators=[DataRequired(), valid_timezone], validate_choice=False)
+class TimeSettingsMixin:
+    """The patient's time zone and quiet hours, which reminders are planned around."""
+
+    timezone = SelectField(
+        "Your time zone", default="UTC", validators=[DataRequired(), valid_timezone], validate_choice=False
+    )
     quiet_start = StringField(
         "Quiet hours start",
         default="21:00",
@@ -100,12 +104,15 @@ class JoinForm(NewPasswordMixin, FlaskForm):
         default="08:00",
         validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 08:00.")],
     )
-    consent = BooleanField("I have read what my care team will see, and I agree.")
-    remember_device = BooleanField("Keep me signed in on this phone for 30 days")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
+
+
+class JoinForm(NewPasswordMixin, TimeSettingsMixin, FlaskForm):
+    consent = BooleanField("I have read what my care team will see, and I agree.")
+    remember_device = BooleanField("Keep me signed in on this phone for 30 days")
 
 
 class ResetForm(NewPasswordMixin, FlaskForm):

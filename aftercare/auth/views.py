@@ -271,8 +271,9 @@ def accept():
                 return redirect(url_for("auth.join"))
             session.pop("invite_id", None)
             if user.role == PATIENT:
-                flash("Welcome. Your account is ready.", "success")
-                return finish_login(user, form.remember_device.data)
+                response = finish_login(user, form.remember_device.data)
+                flash("Welcome. Your account is ready.", "success")  # after the fresh session begins
+                return response
             flash("Your account is ready. Sign in to set up two-step verification.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/accept.html", form=form, invite=invite)

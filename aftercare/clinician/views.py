@@ -15,10 +15,10 @@ from ..access import patient_for_staff
 from ..auth.forms import EmptyForm
 from ..db import db
 from ..models import AuditEvent
-from ..models import Invite
-from ..models import CLINICIAN
-from ..models import PATIENT
 from ..models import CareRelationship
+from ..models import CLINICIAN
+from ..models import Invite
+from ..models import PATIENT
 from ..models import User
 from ..models import utcnow
 from .forms import AddColleagueForm

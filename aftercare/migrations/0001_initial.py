@@ -95,9 +95,9 @@ def up(migrator, db):
 
     class AuditEvent(Base):
         at = DateTimeField(index=True)
-        actor = ForeignKeyField(User, null=True, on_delete="RESTRICT")
+        actor_id = IntegerField(null=True, index=True)
         actor_role = CharField(max_length=16)
-        patient = ForeignKeyField(User, null=True, on_delete="RESTRICT")
+        patient_id = IntegerField(null=True, index=True)
         action = CharField(max_length=64, index=True)
         detail = CharField(max_length=255, default="")
         prev_hash = CharField(max_length=64)

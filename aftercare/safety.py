@@ -1,0 +1,36 @@
+"""Safety: crisis language in free text and the alerts a clinician must acknowledge (CLIN-02..04)."""
+
+import re
+import unicodedata
+
+# Sensitivity over precision (CLIN-04): a false alarm costs a clinician a minute;
+# a miss can cost far more. Matched on lower-cased text with apostrophes folded.
+CRISIS_PATTERNS = [
+    r"\bsuicid\w*",
+    r"\bkill(?:ing)? (?:my ?self|me)\b",
+    r"\bend(?:ing)? (?:my (?:own )?life|it all)\b",
+    r"\btake my (?:own )?life\b",
+    r"\b(?:want|wanted|wanna|going) to die\b",
+    r"\bwish i (?:was|were) dead\b",
+    r"\bbetter off dead\b",
+    r"\bbetter off without me\b",
+    r"\bno (?:reason|point) (?:to|in) (?:live|living|go on|going on)\b",
+    r"\bdon'?t want to (?:live|be alive|be here|wake up)\b",
+    r"\b(?:hurt|harm|cut|cutting|hurting|harming) my ?self\b",
+    r"\bself[- ]?harm\w*",
+    r"\boverdos\w*",
+    r"\bhang(?:ing)? my ?self\b",
+    r"\bnot (?:be|being) (?:here|around) anymore\b",
+    r"\bcan'?t go on\b",
+]
+_CRISIS_RE = re.compile("|".join(CRISIS_PATTERNS))
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("’", "'").replace("‘", "'")
+
+
+def has_crisis_language(text: str | None) -> bool:
+    """Tell whether free text contains words that should bring up crisis resources."""
+    return bool(text) and _CRISIS_RE.search(normalise(text)) is not None

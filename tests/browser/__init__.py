@@ -1,0 +1,1 @@
+"""Real-browser tests: headless Chromium (Debian's build) against a live aftercare server."""
