@@ -10,6 +10,7 @@ from . import config
 from . import db
 from . import errors
 from . import headers
+from . import localtime
 from . import logs
 from .extensions import csrf
 from .extensions import login_manager
@@ -34,6 +35,7 @@ def create_app(test_config=None):
     headers.init_app(app)
     errors.init_app(app)
     logs.init_app(app)
+    localtime.init_app(app)
     register_commands(app)
     return app
 
@@ -51,6 +53,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from .admin.views import bp as admin_bp
+    from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
     from .patient.views import bp as patient_bp
@@ -61,6 +64,7 @@ def register_blueprints(app):
     app.register_blueprint(patient_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_commands(app):

@@ -1,8 +1,11 @@
 """AC-01/AC-02: every endpoint declares who may use it, and the declarations hold."""
 
+import uuid
+
 import pytest
 from flask import url_for
 
+from aftercare import selfreports
 from aftercare.models import Invite
 from aftercare.models import WebSession
 from tests.conftest import Auth
@@ -54,6 +57,32 @@ MATRIX = {
     "auth.new_recovery_codes": ("POST", {}, STAFF),
     "patient.home": ("GET", {}, PATIENTS),
     "patient.settings": ("GET", {}, PATIENTS),
+    "patient.log_mood": ("POST", {}, PATIENTS),
+    "patient.edit_mood": ("GET", {"client_id": "{mood_b}"}, (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "patient.delete_mood": (
+        "POST",
+        {"client_id": "{mood_b_html_delete}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "patient.support": ("GET", {}, PATIENTS),
+    "patient.checkin": ("GET", {"instrument": "phq9"}, PATIENTS),
+    "patient.checkin_result": (
+        "GET",
+        {"client_id": "{checkin_b}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "api.openapi": ("GET", {}, EVERYONE),
+    "api.csrf_token": ("GET", {}, (401, OK, OK, OK, OK, OK)),
+    "api.create_mood": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "api.list_mood": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "api.edit_mood": ("PATCH", {"client_id": "{mood_b}"}, (401, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "api.delete_mood": (
+        "DELETE",
+        {"client_id": "{mood_b_api_delete}"},
+        (401, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "api.create_checkin": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "api.list_checkins": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "clinician.index": ("GET", {}, CLINICIANS),
     "clinician.invite": ("GET", {}, CLINICIANS),
     "clinician.patient": (
@@ -132,7 +161,7 @@ def _outcome(response):
     location = response.headers.get("Location", "")
     if response.status_code == 302 and "/login" in location and "next=" in location:
         return LOGIN
-    if response.status_code in (FORBIDDEN, NOT_FOUND):
+    if response.status_code in (401, FORBIDDEN, NOT_FOUND):
         return response.status_code
     if response.status_code < 400 or response.status_code in (400, 422):
         return OK
@@ -154,7 +183,17 @@ def test_access_matrix(app, people):
     ).first() or WebSession.create(
         id="f" * 64, user=people["clinician_victim"], expires_at=invite.expires_at, idle_seconds=900
     )
+    mood_b, gone_html, gone_api = (
+        selfreports.submit_mood(people["patient_b"], {"client_id": str(uuid.uuid4()), "score": 5})[0] for _ in range(3)
+    )
+    checkin_b, _ = selfreports.submit_checkin(
+        people["patient_b"], {"client_id": str(uuid.uuid4()), "instrument": "gad7", "answers": [0] * 7}
+    )
     values = {
+        "mood_b": mood_b.client_id,
+        "mood_b_html_delete": gone_html.client_id,
+        "mood_b_api_delete": gone_api.client_id,
+        "checkin_b": checkin_b.client_id,
         "patient_a": people["patient_a"].id,
         "invite_a": invite.id,
         "victim": people["victim"].id,
