@@ -29,9 +29,9 @@ def create_app(test_config=None):
 
     db.init_app(app)
     app.session_interface = ServerSessionInterface()
+    access.init_app(app)  # before CSRF: an anonymous caller learns 401, not "bad token"
     register_extensions(app)
     register_blueprints(app)
-    access.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     logs.init_app(app)

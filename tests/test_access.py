@@ -7,6 +7,7 @@ from flask import url_for
 
 from aftercare import selfreports
 from aftercare.models import Invite
+from aftercare.models import SafetyAlert
 from aftercare.models import WebSession
 from tests.conftest import Auth
 from tests.factories import make_admin
@@ -93,6 +94,11 @@ MATRIX = {
     "clinician.add_colleague": (
         "POST",
         {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "clinician.acknowledge_alert": (
+        "POST",
+        {"alert_id": "{alert_a}"},
         (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
     ),
     "clinician.revoke_invite": (
@@ -189,7 +195,11 @@ def test_access_matrix(app, people):
     checkin_b, _ = selfreports.submit_checkin(
         people["patient_b"], {"client_id": str(uuid.uuid4()), "instrument": "gad7", "answers": [0] * 7}
     )
+    checkin_a, _ = selfreports.submit_checkin(
+        people["patient_a"], {"client_id": str(uuid.uuid4()), "instrument": "phq9", "answers": [0] * 8 + [1]}
+    )
     values = {
+        "alert_a": SafetyAlert.get(SafetyAlert.checkin == checkin_a).id,
         "mood_b": mood_b.client_id,
         "mood_b_html_delete": gone_html.client_id,
         "mood_b_api_delete": gone_api.client_id,

@@ -43,6 +43,11 @@ class SettingsForm(FlaskForm):
         description="One per line: name | what to do | link (tel:, sms: or https://). "
         "For example: Samaritans | Call 116 123 | tel:116123",
     )
+    mood_tags = StringField(
+        "Extra mood tags",
+        validators=[Optional(), Length(max=300), Regexp(r"^[\w ,-]*$", message="Use words separated by commas.")],
+        description="Besides sleep, anxiety, energy, pain and nausea. Separate with commas, e.g. appetite, focus.",
+    )
     retention_days = IntegerField(
         "Days to keep a closed account's data",
         validators=[DataRequired(), NumberRange(min=0, max=3650)],

@@ -159,6 +159,7 @@ def settings():
         form.clinic_phone.data = ClinicSetting.get_value("clinic_phone")
         form.crisis_lines.data = ClinicSetting.get_value("crisis_lines", crisis.DEFAULT_LINES)
         form.retention_days.data = int(ClinicSetting.get_value("retention_days", "30"))
+        form.mood_tags.data = ClinicSetting.get_value("mood_tags")
     elif form.validate_on_submit():
         _, problems = crisis.parse(form.crisis_lines.data)
         if problems:
@@ -168,6 +169,8 @@ def settings():
                 ClinicSetting.set_value("clinic_phone", (form.clinic_phone.data or "").strip())
                 ClinicSetting.set_value("crisis_lines", form.crisis_lines.data.strip())
                 ClinicSetting.set_value("retention_days", str(form.retention_days.data))
+                tags = [t.strip().lower()[:32] for t in (form.mood_tags.data or "").split(",") if t.strip()]
+                ClinicSetting.set_value("mood_tags", ", ".join(dict.fromkeys(tags)))
                 AuditEvent.record("settings_changed", actor=current_user._get_current_object())
             flash(
                 "Clinic settings saved. Installed apps pick up the new crisis resources the next time they go online.",

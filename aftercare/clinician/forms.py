@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import SelectField
 from wtforms import StringField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
@@ -21,3 +22,11 @@ class InvitePatientForm(FlaskForm):
 
 class AddColleagueForm(FlaskForm):
     clinician = SelectField("Colleague", coerce=int, validate_choice=True)
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(
+        "What did you do?",
+        validators=[DataRequired(message="Write a short note of what you did or decided."), Length(max=1000)],
+        description="For example: called the patient, safety plan reviewed, appointment moved forward.",
+    )

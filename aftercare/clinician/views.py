@@ -1,5 +1,7 @@
 """The clinician's pages: their panel of patients, invites, one patient's record."""
 
+import datetime as dt
+
 from flask import abort
 from flask import Blueprint
 from flask import current_app
@@ -10,17 +12,24 @@ from flask import url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from .. import instruments
+from .. import selfreports
 from ..access import clinicians_only
 from ..access import patient_for_staff
 from ..auth.forms import EmptyForm
 from ..db import db
 from ..models import AuditEvent
 from ..models import CareRelationship
+from ..models import CheckIn
 from ..models import CLINICIAN
 from ..models import Invite
+from ..models import MoodEntry
 from ..models import PATIENT
+from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
+from . import panel
+from .forms import AcknowledgeForm
 from .forms import AddColleagueForm
 from .forms import InvitePatientForm
 
@@ -32,9 +41,7 @@ bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 def index():
     me = current_user._get_current_object()
     pending = Invite.usable().where(Invite.invited_by == me, Invite.role == PATIENT).order_by(Invite.expires_at)
-    return render_template(
-        "clinician/index.html", patients=list(me.patients()), pending=list(pending), button=EmptyForm()
-    )
+    return render_template("clinician/index.html", rows=panel.build(me), pending=list(pending), button=EmptyForm())
 
 
 @bp.route("/invite", methods=["GET", "POST"])
@@ -99,13 +106,61 @@ def colleague_form(patient: User) -> AddColleagueForm:
 @clinicians_only
 def patient(patient_id):
     patient = patient_for_staff(patient_id)
+    return render_patient(patient, AcknowledgeForm())
+
+
+def render_patient(patient: User, acknowledge_form: AcknowledgeForm, status: int = 200):
+    """Show one patient's record; every showing is written to the audit log (LOG-01)."""
     AuditEvent.record("view_patient", actor=current_user._get_current_object(), patient=patient)
+    since = utcnow() - dt.timedelta(days=30)
+    alerts = (
+        SafetyAlert.select()
+        .where(SafetyAlert.patient == patient)
+        .order_by(SafetyAlert.acknowledged_at.is_null(False), SafetyAlert.created_at.desc())
+    )
+    moods = (
+        MoodEntry.visible()
+        .where(MoodEntry.patient == patient, MoodEntry.recorded_at >= since)
+        .order_by(MoodEntry.recorded_at.desc())
+    )
+    checkins = CheckIn.select().where(CheckIn.patient == patient).order_by(CheckIn.submitted_at.desc())
+    row = next((r for r in panel.build(current_user._get_current_object()) if r.patient.id == patient.id), None)
     return render_template(
         "clinician/patient.html",
         patient=patient,
+        row=row,
+        alerts=list(alerts),
+        moods=list(moods),
+        checkins=list(checkins),
         care_team=list(patient.clinicians()),
         colleague_form=colleague_form(patient),
-    )
+        acknowledge_form=acknowledge_form,
+        mood_words=selfreports.MOOD_WORDS,
+        instruments=instruments.INSTRUMENTS,
+    ), status
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@clinicians_only
+def acknowledge_alert(alert_id):
+    alert = SafetyAlert.get_or_none(SafetyAlert.id == alert_id)
+    if alert is None:
+        abort(404)
+    patient = patient_for_staff(alert.patient_id)
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        return render_patient(patient, form, 422)
+    me = current_user._get_current_object()
+    with db.atomic():
+        done = (
+            SafetyAlert.update(acknowledged_at=utcnow(), acknowledged_by=me, note=form.note.data.strip())
+            .where(SafetyAlert.id == alert.id, SafetyAlert.acknowledged_at.is_null())
+            .execute()
+        )
+        if done:
+            AuditEvent.record("alert_acknowledged", actor=me, patient=patient, detail=f"alert {alert.id}")
+    flash("Alert acknowledged." if done else "A colleague already acknowledged this alert.", "success")
+    return redirect(url_for("clinician.patient", patient_id=patient.id))
 
 
 @bp.route("/patients/<int:patient_id>/care-team", methods=["POST"])

@@ -1,0 +1,137 @@
+"""The clinician's panel flags and the safety-alert workflow."""
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from aftercare import selfreports
+from aftercare.clinician import panel
+from aftercare.models import AuditEvent
+from aftercare.models import CheckIn
+from aftercare.models import MoodDay
+from aftercare.models import SafetyAlert
+from aftercare.models import utcnow
+from tests.conftest import csrf_from
+from tests.factories import make_admin
+from tests.factories import make_clinician
+from tests.factories import make_patient
+
+TODAY = utcnow().date()
+
+
+def phq9(patient, total, days_ago=0, item9=0):
+    answers = [min(3, max(0, total - 3 * i)) for i in range(8)] + [item9]
+    answers[0] += total - sum(answers[:8]) - item9 if sum(answers) != total else 0
+    checkin, _ = selfreports.submit_checkin(
+        patient, {"client_id": str(uuid.uuid4()), "instrument": "phq9", "answers": answers}
+    )
+    CheckIn.update(submitted_at=utcnow() - dt.timedelta(days=days_ago)).where(CheckIn.id == checkin.id).execute()
+    return checkin
+
+
+def mood_days(patient, scores_by_days_ago):
+    for days_ago, score in scores_by_days_ago.items():
+        MoodDay.create(
+            patient=patient, day=TODAY - dt.timedelta(days=days_ago), count=1, total=score, low=score, high=score
+        )
+
+
+@pytest.mark.parametrize(
+    ("setup", "flags"),
+    [
+        (lambda p: mood_days(p, {0: 6}), []),
+        (lambda p: None, ["no entries"]),
+        (lambda p: mood_days(p, {7: 6}), ["no entries"]),
+        (lambda p: mood_days(p, {6: 6}), []),
+        (lambda p: (mood_days(p, {0: 6}), phq9(p, 10, 14), phq9(p, 15, 0)), ["worsening"]),
+        (lambda p: (mood_days(p, {0: 6}), phq9(p, 10, 14), phq9(p, 14, 0)), []),
+        (lambda p: (mood_days(p, {0: 6}), phq9(p, 4, 0, item9=1)), ["open alert"]),
+        (lambda p: mood_days(p, {0: 3, 1: 3, 5: 7, 6: 7, 7: 7, 8: 7}), ["mood drop"]),
+        (lambda p: mood_days(p, {0: 5, 1: 5, 5: 7, 6: 7, 7: 7, 8: 7}), []),
+    ],
+    ids=["fine", "never", "quiet-7-days", "quiet-6-days", "worse-by-5", "worse-by-4", "item9", "drop-4", "drop-2"],
+)
+def test_panel_flags(app, setup, flags):
+    clinician = make_clinician()
+    patient = make_patient(clinician)
+    setup(patient)
+    [row] = panel.build(clinician, today=TODAY)
+    assert row.flags == flags
+
+
+def test_panel_response_and_remission(app):
+    clinician = make_clinician()
+    responder, remitter, other = (make_patient(clinician) for _ in range(3))
+    phq9(responder, 20, 30), phq9(responder, 10, 0)
+    phq9(remitter, 16, 30), phq9(remitter, 4, 0)
+    phq9(other, 20, 30), phq9(other, 11, 0)
+    rows = {r.patient.id: r for r in panel.build(clinician)}
+    assert (rows[responder.id].response, rows[responder.id].remission, rows[responder.id].phq9_change) == (
+        True,
+        False,
+        -10,
+    )
+    assert (rows[remitter.id].response, rows[remitter.id].remission) == (True, True)
+    assert (rows[other.id].response, rows[other.id].remission) == (False, False)
+
+
+def test_panel_puts_open_alerts_first_and_shows_only_own_patients(client, auth):
+    make_admin()
+    clinician = make_clinician()
+    calm = make_patient(clinician, name="Aaron Calm")
+    urgent = make_patient(clinician, name="Zoe Urgent")
+    stranger = make_patient(make_clinician(), name="Someone Else")
+    mood_days(calm, {0: 7})
+    phq9(urgent, 12, item9=2)
+    auth.login(clinician)
+    page = client.get("/clinician/").get_data(as_text=True)
+    assert page.index("Zoe Urgent") < page.index("Aaron Calm")
+    assert "Someone Else" not in page
+    assert "Open alert" in page
+    del calm, stranger
+
+
+def test_acknowledging_an_alert_needs_a_note_and_is_audited(client, auth):
+    make_admin()
+    clinician = make_clinician()
+    patient = make_patient(clinician)
+    phq9(patient, 12, item9=1)
+    alert = SafetyAlert.get()
+    auth.login(clinician)
+    page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
+    assert "PHQ-9 item 9" in page and "Open" in page
+    token = csrf_from(page)
+    empty = client.post(f"/clinician/alerts/{alert.id}/acknowledge", data={"csrf_token": token, "note": " "})
+    assert empty.status_code == 422
+    assert b"Write a short note" in empty.data
+    assert SafetyAlert.get_by_id(alert.id).acknowledged_at is None
+    done = client.post(f"/clinician/alerts/{alert.id}/acknowledge", data={"csrf_token": token, "note": "Called; safe."})
+    assert done.status_code == 302
+    alert = SafetyAlert.get_by_id(alert.id)
+    assert alert.acknowledged_by_id == clinician.id and alert.note == "Called; safe."
+    assert AuditEvent.select().where(AuditEvent.action == "alert_acknowledged").count() == 1
+
+
+def test_another_clinicians_alert_is_404(client, auth):
+    make_admin()
+    clinician = make_clinician()
+    other_patient = make_patient(make_clinician())
+    phq9(other_patient, 12, item9=1)
+    auth.login(clinician)
+    token = auth.csrf("/clinician/")
+    response = client.post(
+        f"/clinician/alerts/{SafetyAlert.get().id}/acknowledge", data={"csrf_token": token, "note": "x"}
+    )
+    assert response.status_code == 404
+    assert SafetyAlert.get().acknowledged_at is None
+
+
+def test_patient_record_says_when_data_stopped(client, auth):
+    make_admin()
+    clinician = make_clinician()
+    patient = make_patient(clinician)
+    mood_days(patient, {40: 5})
+    auth.login(clinician)
+    page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
+    assert f"Last mood entry {(TODAY - dt.timedelta(days=40)).strftime('%-d %B %Y')}" in page
