@@ -1,7 +1,6 @@
-"""Every peewee model. Query helpers return queries; behaviour lives here."""
+"""Accounts, care relationships, invites, sessions, sign-in safeguards and clinic settings."""
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import secrets
@@ -10,36 +9,16 @@ import pyotp
 from flask_login import UserMixin
 from peewee import BooleanField
 from peewee import CharField
-from peewee import DateField
 from peewee import DateTimeField
-from peewee import fn
 from peewee import ForeignKeyField
 from peewee import IntegerField
-from peewee import Model
-from peewee import SmallIntegerField
 from peewee import TextField
 
-from .db import db
-
-PATIENT, CLINICIAN, ADMIN = "patient", "clinician", "admin"
-ROLES = (PATIENT, CLINICIAN, ADMIN)
-STAFF = (CLINICIAN, ADMIN)
-
-
-def utcnow() -> dt.datetime:
-    """Return the current UTC time as a naive datetime (the database stores UTC)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def token_hash(token: str) -> str:
-    """Hash a bearer token for storage, so a database copy holds no live secrets."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class BaseModel(Model):
-    class Meta:
-        database = db
-        legacy_table_names = False
+from .base import BaseModel
+from .base import ROLES
+from .base import STAFF
+from .base import token_hash
+from .base import utcnow
 
 
 class User(UserMixin, BaseModel):
@@ -316,226 +295,3 @@ class ClinicSetting(BaseModel):
     @classmethod
     def set_value(cls, key: str, value: str) -> None:
         cls.insert(key=key, value=value).on_conflict(conflict_target=[cls.key], update={cls.value: value}).execute()
-
-
-class AuditHead(BaseModel):
-    """The end of the audit hash chain; updating it serializes audit writers."""
-
-    id = IntegerField(primary_key=True)
-    count = IntegerField(default=0)
-    hash = CharField(max_length=64)
-
-
-GENESIS = "0" * 64
-
-
-class AuditEvent(BaseModel):
-    """One append-only, hash-chained audit row (LOG-01/02). No PHI in `detail`."""
-
-    at = DateTimeField(default=utcnow, index=True)
-    # Plain ids, not foreign keys: the log outlives the accounts it mentions
-    # (a closed account is deleted after the retention period; its audit trail is not).
-    actor_id = IntegerField(null=True, index=True)
-    actor_role = CharField(max_length=16)
-    patient_id = IntegerField(null=True, index=True)
-    action = CharField(max_length=64, index=True)
-    detail = CharField(max_length=255, default="")
-    prev_hash = CharField(max_length=64)
-    hash = CharField(max_length=64, unique=True)
-
-    def digest(self) -> str:
-        """Return the hash of this row's content chained to the previous row."""
-        body = json.dumps(
-            [
-                self.prev_hash,
-                self.at.isoformat(timespec="microseconds"),
-                self.actor_id,
-                self.actor_role,
-                self.patient_id,
-                self.action,
-                self.detail,
-            ],
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(body.encode()).hexdigest()
-
-    @classmethod
-    def record(cls, action: str, *, actor: User | None, patient: User | None = None, detail: str = ""):
-        """Append one audit row to the chain, inside the caller's transaction."""
-        with db.atomic():
-            # The UPDATE takes the row lock (PostgreSQL) or write lock (SQLite)
-            # first, so two writers can never chain onto the same head.
-            AuditHead.update(count=AuditHead.count + 1).where(AuditHead.id == 1).execute()
-            head = AuditHead.get_by_id(1)
-            event = cls(
-                at=utcnow(),
-                actor_id=actor.id if actor else None,
-                actor_role=actor.role if actor else "system",
-                patient_id=patient.id if patient else None,
-                action=action,
-                detail=detail[:255],
-                prev_hash=head.hash,
-            )
-            event.hash = event.digest()
-            event.save(force_insert=True)
-            AuditHead.update(hash=event.hash).where(AuditHead.id == 1).execute()
-        return event
-
-    @classmethod
-    def verify_chain(cls) -> tuple[int, int | None]:
-        """Walk the chain; return (rows checked, id of the first broken row or None)."""
-        prev = GENESIS
-        checked = 0
-        for event in cls.select().order_by(cls.id).iterator():
-            if event.prev_hash != prev or event.digest() != event.hash:
-                return checked, event.id
-            prev = event.hash
-            checked += 1
-        head = AuditHead.get_or_none(AuditHead.id == 1)
-        if head is not None and (head.hash != prev or head.count != checked):
-            return checked, -1
-        return checked, None
-
-
-def payload_hash(payload: dict) -> str:
-    """Fingerprint a submission, so a replay can be told from a different payload (DUR-04)."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-class MoodEntry(BaseModel):
-    """One tap on the 0-10 mood scale, with an optional note and tags."""
-
-    patient = ForeignKeyField(User, backref="mood_entries", on_delete="CASCADE")
-    client_id = CharField(max_length=36)
-    payload_hash = CharField(max_length=64)
-    score = SmallIntegerField()
-    note = TextField(default="")
-    tags = CharField(max_length=255, default="")
-    recorded_at = DateTimeField()  # UTC, when the patient tapped (maybe offline)
-    local_day = DateField()  # the patient's calendar day at recorded_at
-    created_at = DateTimeField(default=utcnow)
-    updated_at = DateTimeField(default=utcnow)
-    deleted_at = DateTimeField(null=True)
-
-    class Meta:
-        indexes = (
-            (("patient", "client_id"), True),
-            (("patient", "recorded_at"), False),
-        )
-
-    @classmethod
-    def visible(cls):
-        return cls.select().where(cls.deleted_at.is_null())
-
-    @property
-    def tag_list(self) -> list[str]:
-        return [t for t in self.tags.split(",") if t]
-
-
-class MoodDay(BaseModel):
-    """Per-patient, per-day mood rollup, kept in the same transaction as each entry."""
-
-    patient = ForeignKeyField(User, backref="mood_days", on_delete="CASCADE")
-    day = DateField()
-    count = IntegerField()
-    total = IntegerField()
-    low = SmallIntegerField()
-    high = SmallIntegerField()
-
-    class Meta:
-        indexes = ((("patient", "day"), True),)
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.count
-
-    @classmethod
-    def refresh(cls, patient_id: int, day: dt.date) -> None:
-        """Recompute one patient-day from its entries (after an insert, edit or delete)."""
-        row = (
-            MoodEntry.visible()
-            .select(fn.COUNT(MoodEntry.id), fn.SUM(MoodEntry.score), fn.MIN(MoodEntry.score), fn.MAX(MoodEntry.score))
-            .where(MoodEntry.patient == patient_id, MoodEntry.local_day == day)
-            .tuples()
-            .first()
-        )
-        count, total, low, high = row or (0, None, None, None)
-        if not count:
-            cls.delete().where(cls.patient == patient_id, cls.day == day).execute()
-            return
-        values = {"count": count, "total": total, "low": low, "high": high}
-        cls.insert(patient=patient_id, day=day, **values).on_conflict(
-            conflict_target=[cls.patient, cls.day], update=values
-        ).execute()
-
-
-class CheckIn(BaseModel):
-    """A completed PHQ-9 or GAD-7, stored with its answers, score and instrument version."""
-
-    patient = ForeignKeyField(User, backref="checkins", on_delete="CASCADE")
-    client_id = CharField(max_length=36)
-    payload_hash = CharField(max_length=64)
-    instrument = CharField(max_length=16)
-    version = CharField(max_length=64)
-    answers = CharField(max_length=64)  # JSON list of item answers, 0-3
-    difficulty = SmallIntegerField(null=True)  # PHQ-9 item 10, never summed
-    total = SmallIntegerField()
-    band = CharField(max_length=32)
-    submitted_at = DateTimeField(default=utcnow)
-
-    class Meta:
-        indexes = (
-            (("patient", "client_id"), True),
-            (("patient", "instrument", "submitted_at"), False),
-        )
-
-    @property
-    def answer_list(self) -> list[int]:
-        return json.loads(self.answers)
-
-    @property
-    def item9(self) -> int | None:
-        return self.answer_list[8] if self.instrument == "phq9" else None
-
-    @classmethod
-    def series(cls, patient, instrument: str):
-        """Return the query for a patient's scores on one instrument, oldest first."""
-        return (
-            cls.select().where(cls.patient == patient, cls.instrument == instrument).order_by(cls.submitted_at, cls.id)
-        )
-
-
-class SafetyAlert(BaseModel):
-    """A safety signal that stays open until a clinician acknowledges it (CLIN-02)."""
-
-    patient = ForeignKeyField(User, backref="safety_alerts", on_delete="CASCADE")
-    reason = CharField(max_length=32)  # phq9_item9 | crisis_language
-    detail = CharField(max_length=255)
-    checkin = ForeignKeyField(CheckIn, null=True, on_delete="SET NULL")
-    mood = ForeignKeyField(MoodEntry, null=True, on_delete="SET NULL")
-    created_at = DateTimeField(default=utcnow, index=True)
-    acknowledged_at = DateTimeField(null=True)
-    acknowledged_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    note = TextField(default="")
-
-    @classmethod
-    def open(cls):
-        return cls.select().where(cls.acknowledged_at.is_null())
-
-
-MODELS = [
-    User,
-    CareRelationship,
-    Invite,
-    WebSession,
-    LoginFailure,
-    PasswordReset,
-    RecoveryCode,
-    ClinicSetting,
-    AuditHead,
-    AuditEvent,
-    MoodEntry,
-    MoodDay,
-    CheckIn,
-    SafetyAlert,
-]
