@@ -56,12 +56,14 @@ def register_blueprints(app):
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
+    from .mydata.views import bp as mydata_bp
     from .patient.views import bp as patient_bp
     from .pwa.views import bp as pwa_bp
 
     app.register_blueprint(pwa_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(mydata_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
@@ -71,7 +73,9 @@ def register_commands(app):
     from .admin.commands import audit_cli
     from .admin.commands import users_cli
     from .demo import demo_command
+    from .mydata.commands import retention_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(retention_cli)

@@ -1,14 +1,31 @@
-"""A demo clinic: an admin, two clinicians and eight patients with documented logins."""
+"""A demo clinic: an admin, two clinicians and eight patients with four months of self-reports."""
+
+import datetime as dt
+import json
+import math
+import random
+import uuid
+import zoneinfo
+from dataclasses import dataclass
 
 import click
 from flask.cli import with_appcontext
+from peewee import chunked
 
+from . import instruments
+from . import selfreports
 from .db import db
+from .localtime import local_day
 from .models import ADMIN
 from .models import AuditEvent
 from .models import CareRelationship
+from .models import CheckIn
 from .models import CLINICIAN
+from .models import MoodDay
+from .models import MoodEntry
 from .models import PATIENT
+from .models import payload_hash
+from .models import SafetyAlert
 from .models import User
 from .models import utcnow
 from .passwords import hash_password
@@ -25,21 +42,265 @@ STAFF = [
     (CLINICIAN, "Dr. Dana Reyes", "dana"),
     (CLINICIAN, "Sam Okafor, NP", "sam"),
 ]
-# (name, login, time zone, clinician login)
+
+
+@dataclass(frozen=True)
+class Course:
+    """How a patient's self-reports move over the demo's four months."""
+
+    label: str
+    mood: tuple[float, float]  # mean mood (0-10) at enrolment and after COURSE_DAYS
+    phq9: tuple[int, int]
+    gad7: tuple[int, int]
+    # > 0: most change comes early (a response to the induction series); < 0: it accelerates late.
+    bend: float = 3.0
+    skip_days: float = 0.12  # share of days without any entry
+    silent_days: int = 0  # no entries in the last N days (the panel's "no entries" flag)
+    open_alert: bool = False  # a PHQ-9 today with item 9 = 1 (CLIN-02)
+
+
+REMISSION = Course("responder, in remission", mood=(3.0, 7.5), phq9=(18, 2), gad7=(14, 3))
+RESPONDER = Course("responder", mood=(3.0, 7.0), phq9=(18, 6), gad7=(13, 5))
+SLOWER = Course("responder, slower", mood=(3.2, 6.5), phq9=(17, 7), gad7=(12, 6), bend=1.5)
+NON_RESPONDER = Course("no response yet", mood=(3.5, 3.6), phq9=(17, 16), gad7=(12, 12), bend=1.0, skip_days=0.2)
+WITHDRAWING = Course(
+    "no response yet, stopped logging",
+    mood=(3.8, 3.4),
+    phq9=(16, 15),
+    gad7=(11, 12),
+    bend=1.0,
+    skip_days=0.25,
+    silent_days=8,
+)
+WORSENING = Course(
+    "getting worse, open safety alert", mood=(4.5, 2.5), phq9=(12, 19), gad7=(9, 15), bend=-2.0, open_alert=True
+)
+
+# (name, login, time zone, clinician login, course)
 PATIENTS = [
-    ("Maya Chen", "maya", "America/Los_Angeles", "dana"),
-    ("Jordan Blake", "jordan", "America/Chicago", "dana"),
-    ("Priya Nair", "priya", "America/New_York", "dana"),
-    ("Luis Ortega", "luis", "America/Denver", "dana"),
-    ("Hannah Weiss", "hannah", "Europe/Berlin", "sam"),
-    ("Tom Becker", "tom", "America/New_York", "sam"),
-    ("Grace Kim", "grace", "Pacific/Honolulu", "sam"),
-    ("Ola Nowak", "ola", "Europe/Warsaw", "sam"),
+    ("Maya Chen", "maya", "America/Los_Angeles", "dana", REMISSION),
+    ("Jordan Blake", "jordan", "America/Chicago", "dana", RESPONDER),
+    ("Priya Nair", "priya", "America/New_York", "dana", NON_RESPONDER),
+    ("Luis Ortega", "luis", "America/Denver", "dana", WORSENING),
+    ("Hannah Weiss", "hannah", "Europe/Berlin", "sam", RESPONDER),
+    ("Tom Becker", "tom", "America/New_York", "sam", WITHDRAWING),
+    ("Grace Kim", "grace", "Pacific/Honolulu", "sam", RESPONDER),
+    ("Ola Nowak", "ola", "Europe/Warsaw", "sam", SLOWER),
 ]
+
+COURSE_DAYS = 120  # about four months between enrolment and today, on the first load
+# The last week goes through selfreports.submit_mood, as a phone would send it; older
+# history is inserted directly (submit_mood refuses entries over 30 days old, and one
+# audit row per historical entry would bury the demo's audit log).
+RECENT_DAYS = 7
+INDUCTION_DAYS = 21  # twice-weekly infusions at the start of treatment
+# Every id is derived from the patient and the day, so loading twice adds nothing.
+ID_NAMESPACE = uuid.UUID("8a3c1f0e-5b7d-4e2a-9c61-0d4f2b7e9a15")
+
+SLOTS = ((7, 30, 120), (12, 30, 150), (19, 0, 180))  # local (hour, minute, spread in minutes)
+GOOD_NOTES = (
+    "Walked to the park with the dog",
+    "Slept through the night",
+    "Good talk with my sister",
+    "Integration session helped",
+    "Cooked dinner, felt like myself",
+    "Felt lighter today",
+    "Went back to the climbing gym",
+)
+LOW_NOTES = (
+    "Hard morning",
+    "Didn't sleep much",
+    "Stayed in bed late",
+    "Work stress",
+    "Felt flat all day",
+    "Skipped lunch, no appetite",
+    "Argument at home",
+)
+INFUSION_NOTES = ("Infusion day. Tired and a bit queasy after", "Infusion this morning, resting")
 
 
 def demo_email(login: str) -> str:
     return f"{login}@{DOMAIN}"
+
+
+def demo_id(*parts) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, ":".join(str(p) for p in parts)))
+
+
+def progress(course: Course, day_number: int) -> float:
+    """Return how far along its course a patient is on a day (0 at enrolment, 1 from COURSE_DAYS on)."""
+    p = min(1.0, max(0.0, day_number / COURSE_DAYS))
+    return (1 - math.exp(-course.bend * p)) / (1 - math.exp(-course.bend))
+
+
+def between(ends: tuple[float, float], course: Course, day_number: int) -> float:
+    start, end = ends
+    return start + (end - start) * progress(course, day_number)
+
+
+def local_moment(day: dt.date, hour: int, minute: int, zone: str) -> dt.datetime:
+    """Return a local wall-clock time on a day as a naive UTC datetime."""
+    local = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zoneinfo.ZoneInfo(zone))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def mood_day(login: str, course: Course, zone: str, day: dt.date, day_number: int) -> list[dict]:
+    """Return one day's mood entries as submit_mood payloads (maybe none), the same on every run."""
+    rng = random.Random(f"{login}:mood:{day.isoformat()}")
+    if rng.random() < course.skip_days:
+        return []
+    count = rng.choices((1, 2, 3), weights=(45, 40, 15))[0]
+    slots = {1: (SLOTS[2],), 2: (SLOTS[0], SLOTS[2]), 3: SLOTS}[count]
+    mean = between(course.mood, course, day_number) + rng.gauss(0, 0.8)  # some days are worse
+    infusion = day_number < INDUCTION_DAYS and day.weekday() in (0, 3)
+    entries = []
+    for slot, (hour, minute, spread) in enumerate(slots):
+        offset = rng.randrange(spread)
+        score = max(0, min(10, round(mean + rng.gauss(0, 0.6))))
+        note, tags = "", []
+        if infusion and slot == 0:
+            note, tags = rng.choice(INFUSION_NOTES), ["nausea", "energy"]
+        elif rng.random() < 0.2:
+            note = rng.choice(GOOD_NOTES if score >= 6 else LOW_NOTES)
+        if not tags and rng.random() < 0.3:
+            tags = rng.sample(selfreports.DEFAULT_TAGS, rng.choice((1, 1, 2)))
+        when = local_moment(day, hour + (minute + offset) // 60, (minute + offset) % 60, zone)
+        entries.append(
+            {
+                "client_id": demo_id(login, "mood", day.isoformat(), slot),
+                "score": score,
+                "note": note,
+                "tags": tags,
+                "recorded_at": when.replace(tzinfo=dt.UTC).isoformat(),
+            }
+        )
+    return entries
+
+
+def answers_for(spec: instruments.Instrument, total: int, rng: random.Random, item9: int = 0) -> list[int]:
+    """Spread a total over a questionnaire's items (0-3 each); item 9 is set on its own, never by chance."""
+    answers = [0] * len(spec.items)
+    free = [i for i in range(len(answers)) if not (spec is instruments.PHQ9 and i == 8)]
+    if spec is instruments.PHQ9:
+        answers[8] = item9
+    total = max(0, min(3 * len(free), total - item9))
+    for _ in range(total):
+        i = rng.choice([i for i in free if answers[i] < 3])
+        answers[i] += 1
+    return answers
+
+
+def difficulty_for(total: int) -> int:
+    return 0 if total < 5 else 1 if total < 10 else 2 if total < 20 else 3
+
+
+def checkin_days(login: str, start: dt.date, today: dt.date, course: Course) -> list[dt.date]:
+    """Return the check-in days: enrolment, then every 2-4 weeks."""
+    rng = random.Random(f"{login}:checkins")  # enrolment never moves, so neither do these
+    days, day = [], start
+    while day <= today:
+        days.append(day)
+        day += dt.timedelta(days=rng.randint(14, 28))
+    if course.open_alert:
+        # Today's PHQ-9 (sent through submit_checkin below) is this patient's latest.
+        days = [d for d in days if d == start or d < today - dt.timedelta(days=10)]
+    return days
+
+
+def checkin_rows(patient: User, login: str, course: Course, start: dt.date, today: dt.date) -> list[dict]:
+    rows = []
+    for day in checkin_days(login, start, today, course):
+        day_number = (day - start).days
+        rng = random.Random(f"{login}:checkin:{day.isoformat()}")
+        when = local_moment(day, 10, rng.randrange(0, 50), patient.timezone)
+        for spec, ends in ((instruments.PHQ9, course.phq9), (instruments.GAD7, course.gad7)):
+            target = round(between(ends, course, day_number) + rng.uniform(-1, 1))
+            answers = answers_for(spec, target, rng)
+            difficulty = difficulty_for(sum(answers))
+            result = instruments.score(spec, answers, difficulty)
+            rows.append(
+                {
+                    "patient": patient.id,
+                    "client_id": demo_id(login, spec.key, day.isoformat()),
+                    # The fingerprint submit_checkin would have stored for the same answers.
+                    "payload_hash": payload_hash({"kind": spec.key, "answers": answers, "difficulty": difficulty}),
+                    "instrument": spec.key,
+                    "version": spec.version,
+                    "answers": json.dumps(answers),
+                    "difficulty": difficulty,
+                    "total": result.total,
+                    "band": result.band,
+                    "submitted_at": when,
+                }
+            )
+    return rows
+
+
+def load_history(patient: User, login: str, course: Course, now: dt.datetime) -> None:
+    """Add the patient's mood entries and check-ins that are not there yet."""
+    zone = patient.timezone
+    # Self-reports start the day after enrolment (the first check-in is the baseline).
+    start = local_day(patient.created_at, zone) + dt.timedelta(days=1)
+    today = local_day(now, zone)
+    have_moods = {cid for (cid,) in MoodEntry.select(MoodEntry.client_id).where(MoodEntry.patient == patient).tuples()}
+    have_checkins = {cid for (cid,) in CheckIn.select(CheckIn.client_id).where(CheckIn.patient == patient).tuples()}
+
+    old_rows, recent, touched = [], [], set()
+    recent_from = today - dt.timedelta(days=RECENT_DAYS)
+    last_day = today - dt.timedelta(days=course.silent_days)
+    day = start
+    while day <= last_day:
+        for entry in mood_day(login, course, zone, day, (day - start).days):
+            when = dt.datetime.fromisoformat(entry["recorded_at"]).replace(tzinfo=None)
+            if entry["client_id"] in have_moods or when > now:
+                continue
+            if day >= recent_from:
+                recent.append(entry)
+                continue
+            fields = {k: entry[k] for k in ("score", "note", "tags")}
+            old_rows.append(
+                {
+                    "patient": patient.id,
+                    "client_id": entry["client_id"],
+                    # The fingerprint submit_mood would have stored for the same entry.
+                    "payload_hash": payload_hash({"kind": "mood", **fields, "recorded_at": entry["recorded_at"]}),
+                    "score": entry["score"],
+                    "note": entry["note"],
+                    "tags": ",".join(entry["tags"]),
+                    "recorded_at": when,
+                    "local_day": day,
+                    "created_at": when,
+                    "updated_at": when,
+                }
+            )
+            touched.add(day)
+        day += dt.timedelta(days=1)
+
+    for batch in chunked(old_rows, 100):
+        MoodEntry.insert_many(batch).execute()
+    for touched_day in sorted(touched):
+        MoodDay.refresh(patient.id, touched_day)
+    for entry in recent:
+        selfreports.submit_mood(patient, entry)
+
+    new_checkins = [
+        r for r in checkin_rows(patient, login, course, start, today) if r["client_id"] not in have_checkins
+    ]
+    for batch in chunked(new_checkins, 100):
+        CheckIn.insert_many(batch).execute()
+
+    if course.open_alert:
+        # Through the real path, so the alert is raised exactly as a patient's answer would raise it.
+        answers = answers_for(instruments.PHQ9, course.phq9[1], random.Random(f"{login}:item9"), item9=1)
+        selfreports.submit_checkin(
+            patient,
+            {
+                "client_id": demo_id(login, "phq9", "item9"),
+                "instrument": "phq9",
+                "answers": answers,
+                "difficulty": difficulty_for(sum(answers)),
+            },
+        )
 
 
 @click.command("demo")
@@ -52,21 +313,33 @@ def demo_command():
             f"This database holds {real} real account(s); the demo clinic only goes into an empty or demo database."
         )
     password_hash = hash_password(DEMO_PASSWORD)
+    now = utcnow()
+    enrolled = now - dt.timedelta(days=COURSE_DAYS)
     with db.atomic():
         users = {}
         for role, name, login in STAFF:
             users[login] = ensure_user(login, name, role, password_hash, totp_secret=DEMO_TOTP_SECRET)
-        for name, login, zone, clinician in PATIENTS:
+        for name, login, zone, clinician, course in PATIENTS:
             patient = ensure_user(login, name, PATIENT, password_hash, timezone=zone)
-            patient.consented_at = patient.consented_at or utcnow()
-            patient.save()
-            CareRelationship.get_or_create(patient=patient, clinician=users[clinician])
+            # Enrolment anchors the history; it moves back only once, so later runs add the
+            # days since then and never regenerate (or duplicate) what is there.
+            if patient.created_at > enrolled:
+                patient.created_at = patient.consented_at = enrolled
+                patient.save()
+            CareRelationship.get_or_create(
+                patient=patient, clinician=users[clinician], defaults={"created_at": patient.created_at}
+            )
+            load_history(patient, login, course, now)
         AuditEvent.record("demo_loaded", actor=None)
     click.echo(f"Demo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
     for role, _name, login in STAFF:
         click.echo(f"  {role:9} {demo_email(login)}  (two-step key {DEMO_TOTP_SECRET})")
-    for name, login, zone, clinician in PATIENTS:
-        click.echo(f"  patient   {demo_email(login)}  ({name}, {zone}, cared for by {clinician})")
+    for name, login, zone, clinician, course in PATIENTS:
+        click.echo(f"  patient   {demo_email(login)}  ({name}, {zone}, cared for by {clinician}; {course.label})")
+    click.echo(
+        f"{MoodEntry.select().count()} mood entries, {CheckIn.select().count()} check-ins, "
+        f"{SafetyAlert.open().count()} open safety alert(s)."
+    )
 
 
 def ensure_user(login, name, role, password_hash, timezone="America/New_York", totp_secret=None) -> User:

@@ -72,6 +72,10 @@ MATRIX = {
         {"client_id": "{checkin_b}"},
         (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ),
+    "mydata.index": ("GET", {}, PATIENTS),
+    "mydata.export_zip": ("GET", {}, PATIENTS),
+    "mydata.close": ("POST", {}, PATIENTS),  # no password given: refused with 422, nothing closed
+    "mydata.closed": ("GET", {}, EVERYONE),
     "api.openapi": ("GET", {}, EVERYONE),
     "api.csrf_token": ("GET", {}, (401, OK, OK, OK, OK, OK)),
     "api.create_mood": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),

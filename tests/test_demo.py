@@ -1,11 +1,24 @@
-"""The demo clinic loads, signs in, and never touches a real clinic's database."""
+"""The demo clinic loads, signs in, tells each patient's story, and never touches a real clinic's database."""
+
+import datetime as dt
 
 import pyotp
+import pytest
+from peewee import fn
 
+from aftercare import demo
+from aftercare import instruments
+from aftercare import selfreports
 from aftercare.demo import DEMO_PASSWORD
 from aftercare.demo import DEMO_TOTP_SECRET
+from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
+from aftercare.models import CheckIn
+from aftercare.models import MoodDay
+from aftercare.models import MoodEntry
+from aftercare.models import SafetyAlert
 from aftercare.models import User
+from aftercare.models import utcnow
 from tests.conftest import csrf_from
 from tests.factories import make_admin
 
@@ -18,7 +31,9 @@ def test_demo_clinic_loads_and_its_logins_work(runner, client):
     assert User.select().where(User.role == "admin").count() == 1
     assert CareRelationship.select().count() == 8
     # Running it again refreshes, never duplicates.
+    before = counts()
     assert runner.invoke(args=["demo"]).exit_code == 0
+    assert counts() == {**before, "audit": before["audit"] + 1}  # one "demo_loaded" row
     assert User.select().count() == 11
 
     token = csrf_from(client.get("/login").get_data(as_text=True))
@@ -66,3 +81,116 @@ def test_create_admin_command_refuses_weak_password(runner):
     )
     assert result.exit_code == 1
     assert User.select().count() == 0
+
+
+def counts() -> dict:
+    return {
+        "users": User.select().count(),
+        "links": CareRelationship.select().count(),
+        "mood": MoodEntry.select().count(),
+        "mood_days": MoodDay.select().count(),
+        "checkins": CheckIn.select().count(),
+        "alerts": SafetyAlert.select().count(),
+        "audit": AuditEvent.select().count(),
+    }
+
+
+def patient(login: str) -> User:
+    return User.get(User.email == demo.demo_email(login))
+
+
+def phq9_totals(login: str) -> list[int]:
+    return [c.total for c in CheckIn.series(patient(login), "phq9")]
+
+
+def recent_mood(login: str, days: int = 14) -> float:
+    since = utcnow().date() - dt.timedelta(days=days)
+    entries = MoodEntry.select().where(MoodEntry.patient == patient(login), MoodEntry.local_day >= since)
+    scores = [e.score for e in entries]
+    return sum(scores) / len(scores)
+
+
+@pytest.fixture
+def loaded(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_patients_have_four_months_of_self_reports(loaded):
+    for _name, login, *_ in demo.PATIENTS:
+        user = patient(login)
+        days = {e.local_day for e in MoodEntry.select().where(MoodEntry.patient == user)}
+        assert 60 <= len(days) <= demo.COURSE_DAYS + 1, login  # some days are missing
+        assert min(days) <= utcnow().date() - dt.timedelta(days=demo.COURSE_DAYS - 5)
+        per_day = MoodDay.select().where(MoodDay.patient == user)
+        assert all(1 <= d.count <= 3 and 0 <= d.low <= d.high <= 10 for d in per_day)
+        for key in ("phq9", "gad7"):
+            series = list(CheckIn.series(user, key))
+            assert len(series) >= 5, (login, key)
+            gaps = [(b.submitted_at - a.submitted_at).days for a, b in zip(series, series[1:], strict=False)]
+            assert all(13 <= gap <= 28 for gap in gaps[:-1]), (login, key, gaps)  # every 2-4 weeks
+            for checkin in series:  # stored scores are what the instrument gives for the answers
+                spec = instruments.INSTRUMENTS[key]
+                assert instruments.score(spec, checkin.answer_list).total == checkin.total
+                assert spec.band(checkin.total) == checkin.band
+    # The per-day rollups agree with the entries they summarise.
+    assert MoodDay.select(fn.SUM(MoodDay.count)).scalar() == MoodEntry.visible().count()
+    assert MoodDay.select().count() == (MoodEntry.select(MoodEntry.patient, MoodEntry.local_day).distinct().count())
+
+
+def test_demo_courses_show_response_remission_and_worsening(loaded):
+    for login in ("maya", "jordan", "hannah", "grace", "ola"):
+        totals = phq9_totals(login)
+        assert totals[0] >= 15 and totals[-1] <= 10 and totals[-1] < totals[0], (login, totals)
+        assert recent_mood(login) >= 5.5, login
+    assert phq9_totals("maya")[-1] < 5  # remission
+    for login in ("priya", "tom"):
+        assert phq9_totals(login)[-1] >= 12
+        assert recent_mood(login, days=30) < 5
+    luis = phq9_totals("luis")
+    assert luis[-1] > luis[0]
+    # Tom stopped logging over a week ago (the panel's "no entries" flag).
+    last_tom = MoodEntry.select(fn.MAX(MoodEntry.local_day)).where(MoodEntry.patient == patient("tom")).scalar()
+    assert last_tom < utcnow().date() - dt.timedelta(days=6)
+
+
+def test_demo_has_exactly_one_open_safety_alert(loaded):
+    alerts = list(SafetyAlert.open())
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.patient.email == demo.demo_email("luis")
+    assert alert.reason == "phq9_item9" and alert.checkin.item9 == 1
+    assert alert.checkin == CheckIn.series(alert.patient, "phq9")[-1]  # his latest PHQ-9
+    assert utcnow() - alert.created_at < dt.timedelta(minutes=5)
+    # Nobody else ever answered item 9 above 0, nor wrote a note with crisis language.
+    others = CheckIn.select().where(CheckIn.instrument == "phq9", CheckIn.id != alert.checkin.id)
+    assert all(c.item9 == 0 for c in others)
+    assert SafetyAlert.select().count() == 1
+
+
+def test_a_later_run_adds_the_days_since_and_nothing_twice(loaded, runner, monkeypatch):
+    first = counts()
+    later = utcnow() + dt.timedelta(days=9)
+    monkeypatch.setattr(demo, "utcnow", lambda: later)
+    monkeypatch.setattr(selfreports, "utcnow", lambda: later)
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    again = counts()
+    assert again["mood"] > first["mood"] and again["checkins"] >= first["checkins"]
+    assert again["alerts"] == 1 and again["users"] == 11
+    # Enrolment did not move: one baseline pair per patient, on the same day as before.
+    start = patient("maya").created_at
+    assert (
+        CheckIn.select()
+        .where(CheckIn.patient == patient("maya"), CheckIn.submitted_at < start + dt.timedelta(days=2))
+        .count()
+        == 2
+    )
+    assert MoodDay.select(fn.SUM(MoodDay.count)).scalar() == MoodEntry.visible().count()
+
+
+def test_demo_output_names_each_patients_course(loaded):
+    assert "luis@demo.aftercare.example" in loaded.output
+    assert "open safety alert" in loaded.output
+    assert "1 open safety alert(s)." in loaded.output

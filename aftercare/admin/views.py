@@ -117,6 +117,12 @@ def deactivate(user_id):
 @admins_only
 def reactivate(user_id):
     user = _target(user_id)
+    if user.closed_at is not None:
+        flash(
+            f"{user.name} closed their own account; it cannot be reopened. Invite them again after it is deleted.",
+            "error",
+        )
+        return redirect(url_for("admin.index"))
     with db.atomic():
         User.update(active=True).where(User.id == user.id).execute()
         AuditEvent.record("account_reactivated", actor=current_user._get_current_object(), detail=f"user {user.id}")

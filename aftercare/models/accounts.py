@@ -39,7 +39,7 @@ class User(UserMixin, BaseModel):
 
     @property
     def is_active(self) -> bool:
-        return self.active
+        return self.active and self.closed_at is None
 
     @property
     def is_staff(self) -> bool:

@@ -1,0 +1,1 @@
+"""A patient's own data: seeing it, downloading it (PRIV-01), closing the account (PRIV-02)."""
