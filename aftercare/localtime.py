@@ -14,6 +14,24 @@ def local_day(when_utc: dt.datetime, zone: str) -> dt.date:
     return to_local(when_utc, zone).date()
 
 
+def to_utc(wall: dt.datetime, zone: str) -> dt.datetime:
+    """Return the naive UTC moment for a wall-clock time in `zone`.
+
+    DST gaps shift forward (02:30 on a spring-forward night is 03:30); a repeated hour
+    on a fall-back night means its first occurrence. zoneinfo with fold=0 does both.
+    """
+    aware = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0)
+    return aware.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def valid_zone(zone: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def init_app(app) -> None:
     """Register the `local` template filter: {{ entry.recorded_at|local(current_user.timezone) }}."""
     app.add_template_filter(to_local, "local")

@@ -23,6 +23,21 @@ from .base import ROLES
 from .base import STAFF
 from .base import token_hash
 from .base import utcnow
+from .journey import CANCELLED
+from .journey import COMPLETED
+from .journey import DOSING_KINDS
+from .journey import Intention
+from .journey import JournalEntry
+from .journey import NO_SHOW
+from .journey import Playlist
+from .journey import PLAYLIST_PURPOSES
+from .journey import Practice
+from .journey import SCHEDULED
+from .journey import SESSION_KINDS
+from .journey import SESSION_STATUSES
+from .journey import Track
+from .journey import TreatmentSession
+from .journey import VoiceNote
 from .selfreports import CheckIn
 from .selfreports import MoodDay
 from .selfreports import MoodEntry
@@ -43,6 +58,13 @@ MODELS = [
     MoodDay,
     CheckIn,
     SafetyAlert,
+    Playlist,
+    Track,
+    TreatmentSession,
+    Intention,
+    Practice,
+    JournalEntry,
+    VoiceNote,
 ]
 
 __all__ = [
@@ -50,23 +72,38 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "BaseModel",
+    "CANCELLED",
     "CLINICIAN",
     "CODE_ALPHABET",
+    "COMPLETED",
     "CareRelationship",
     "CheckIn",
     "ClinicSetting",
+    "DOSING_KINDS",
     "GENESIS",
+    "Intention",
     "Invite",
+    "JournalEntry",
     "LoginFailure",
     "MoodDay",
     "MoodEntry",
+    "NO_SHOW",
     "PATIENT",
+    "PLAYLIST_PURPOSES",
     "PasswordReset",
+    "Playlist",
+    "Practice",
     "ROLES",
     "RecoveryCode",
+    "SCHEDULED",
+    "SESSION_KINDS",
+    "SESSION_STATUSES",
     "STAFF",
     "SafetyAlert",
+    "Track",
+    "TreatmentSession",
     "User",
+    "VoiceNote",
     "WebSession",
     "normalize_code",
     "normalize_email",

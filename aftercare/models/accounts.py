@@ -31,7 +31,8 @@ class User(UserMixin, BaseModel):
     quiet_start = CharField(max_length=5, default="21:00")
     quiet_end = CharField(max_length=5, default="08:00")
     consented_at = DateTimeField(null=True)
-    closed_at = DateTimeField(null=True)  # PRIV-02: closed by the patient, purged after retention
+    closed_at = DateTimeField(null=True)
+    calendar_token_hash = CharField(max_length=64, null=True, unique=True)  # the .ics feed's secret  # PRIV-02: closed by the patient, purged after retention
     totp_secret = CharField(max_length=64, null=True)
     totp_last_counter = IntegerField(default=0)
     is_demo = BooleanField(default=False)
