@@ -5,6 +5,7 @@ import uuid
 import zoneinfo
 
 from flask import abort
+from flask import current_app
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -15,14 +16,17 @@ from flask_login import current_user
 
 from .. import crisis
 from .. import instruments
+from .. import schedule
 from .. import selfreports
 from ..access import patients_only
 from ..auth.forms import EmptyForm
 from ..db import db
 from ..models import AuditEvent
 from ..models import CheckIn
+from ..models import Intention
 from ..models import MoodEntry
 from ..models import User
+from ..models import utcnow
 from ..safety import CRISIS_PATTERNS
 from .forms import SettingsForm
 
@@ -65,7 +69,52 @@ def home():
         tags=selfreports.clinic_tags(),
         crisis_patterns=CRISIS_PATTERNS,
         last_checkins={key: _last(me, key) for key in instruments.INSTRUMENTS},
+        **journey_today(me),
     )
+
+
+def journey_today(patient: User) -> dict:
+    """What the Today screen shows of the treatment journey: the next session and its to-dos,
+    or where the patient is in the window of clarity and today's practices."""
+    now = utcnow()
+    upcoming = schedule.next_session(patient, now)
+    todo = []
+    if upcoming is not None and upcoming.starts_at > now:
+        intention = Intention.get_or_none(Intention.session == upcoming)
+        todo = [
+            ("intention", "Set your intention", intention is not None and not intention.is_empty),
+            ("playlist", "Choose the music for the room", upcoming.playlist_id is not None),
+        ]
+        if upcoming.is_dosing:
+            todo.append(("ride", "Confirm who drives you home", upcoming.ride_confirmed_at is not None))
+    window = schedule.window(patient, now)
+    return {
+        "session_url": _endpoint_url("journey.patient_session", session_id=upcoming.id) if upcoming else None,
+        "journal_url": _endpoint_url("journal.new_entry", session=window.session.id) if window else None,
+        "upcoming": upcoming,
+        "countdown": countdown(upcoming.starts_at - now) if upcoming and upcoming.starts_at > now else None,
+        "todo": todo,
+        "window": window,
+        "practices": schedule.practices_for(window.day) if window else [],
+    }
+
+
+def _endpoint_url(endpoint: str, **values) -> str | None:
+    # The journey and journal pages are separate blueprints; the Today screen links to them.
+    return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
+
+
+def countdown(delta: dt.timedelta) -> str:
+    """Say how long until a session in words a tired person reads at a glance."""
+    minutes = int(delta.total_seconds() // 60)
+    days, hours = divmod(minutes // 60, 24)
+    if days >= 2:
+        return f"in {days} days"
+    if days == 1:
+        return f"in 1 day and {hours} hour{'s' if hours != 1 else ''}" if hours else "in 1 day"
+    if hours >= 1:
+        return f"in {hours} hour{'s' if hours > 1 else ''}"
+    return f"in {max(1, minutes)} minute{'s' if minutes > 1 else ''}"
 
 
 def _last(patient: User, instrument: str) -> CheckIn | None:
