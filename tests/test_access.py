@@ -58,6 +58,7 @@ MATRIX = {
     "auth.new_recovery_codes": ("POST", {}, STAFF),
     "patient.home": ("GET", {}, PATIENTS),
     "patient.settings": ("GET", {}, PATIENTS),
+    "patient.history": ("GET", {}, PATIENTS),
     "patient.log_mood": ("POST", {}, PATIENTS),
     "patient.edit_mood": ("GET", {"client_id": "{mood_b}"}, (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "patient.delete_mood": (

@@ -5,15 +5,17 @@ import uuid
 import zoneinfo
 
 from flask import abort
-from flask import current_app
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from peewee import fn
 
+from .. import charts
 from .. import crisis
 from .. import instruments
 from .. import schedule
@@ -21,10 +23,14 @@ from .. import selfreports
 from ..access import patients_only
 from ..auth.forms import EmptyForm
 from ..db import db
+from ..localtime import local_day
 from ..models import AuditEvent
 from ..models import CheckIn
+from ..models import DOSING_KINDS
 from ..models import Intention
+from ..models import MoodDay
 from ..models import MoodEntry
+from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..safety import CRISIS_PATTERNS
@@ -263,6 +269,48 @@ def checkin_result(client_id):
         spec=instruments.INSTRUMENTS[result.instrument],
         lines=crisis.current_lines(),
         clinic_phone=crisis.clinic_phone(),
+    )
+
+
+@bp.route("/history")
+@patients_only
+def history():
+    """Show the patient's mood and questionnaire scores as charts over 7 days, 30 days or all."""
+    me = _me()
+    today = local_day(utcnow(), me.timezone)
+    first_mood = MoodDay.select(fn.MIN(MoodDay.day)).where(MoodDay.patient == me).scalar()
+    first_checkin = CheckIn.select(fn.MIN(CheckIn.submitted_at)).where(CheckIn.patient == me).scalar()
+    firsts = [first_mood, first_checkin and local_day(first_checkin, me.timezone)]
+    window = charts.window(request.args.get("range"), today, min(filter(None, firsts), default=None))
+    since, until = window.utc_bounds(me.timezone)
+    sessions = [
+        local_day(s.starts_at, me.timezone)
+        for s in TreatmentSession.live().where(
+            TreatmentSession.patient == me,
+            TreatmentSession.kind.in_(DOSING_KINDS),
+            TreatmentSession.starts_at >= since,
+            TreatmentSession.starts_at < until,
+        )
+    ]
+    days = MoodDay.select().where(MoodDay.patient == me, MoodDay.day.between(window.start, window.end))
+    scores = {
+        key: charts.score_chart(
+            spec,
+            charts.local_scores(
+                CheckIn.series(me, key).where(CheckIn.submitted_at >= since, CheckIn.submitted_at < until),
+                me.timezone,
+            ),
+            window,
+            markers=sessions,
+        )
+        for key, spec in instruments.INSTRUMENTS.items()
+    }
+    return render_template(
+        "patient/history.html",
+        window=window,
+        ranges=charts.RANGE_LABELS,
+        mood=charts.mood_chart(days, window, markers=sessions),
+        scores=scores,
     )
 
 
