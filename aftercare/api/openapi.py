@@ -145,7 +145,10 @@ def document() -> dict:
                             "description": "The token",
                             "content": {
                                 "application/json": {
-                                    "schema": {"type": "object", "properties": {"csrf_token": {"type": "string"}}}
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {"csrf_token": {"type": "string"}, "user": {"type": "string"}},
+                                    }
                                 }
                             },
                         },

@@ -53,7 +53,9 @@ def openapi():
 @signed_in
 def csrf_token():
     """Hand the outbox a fresh CSRF token: an entry queued for hours must not be dropped for an old one."""
-    return jsonify(csrf_token=generate_csrf())
+    # `user` lets the outbox keep one person's unsent entries from being posted
+    # under another account after a sign-out and sign-in on a shared phone.
+    return jsonify(csrf_token=generate_csrf(), user=str(current_user.id))
 
 
 def _me():

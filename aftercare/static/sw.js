@@ -5,17 +5,24 @@
 //   without cookies at install time, are kept, so offline there is always a way
 //   to crisis resources (CLIN-05).
 // - Static files are cached; APIs and everything else go to the network untouched.
+// - Entries saved offline wait in the IndexedDB outbox (outbox.js), not in a cache;
+//   Background Sync sends them when the connection returns.
 //
 // Bump VERSION whenever SHELL or this file's logic changes: a new value makes the
 // browser install a fresh cache and drop the old one.
 
-const VERSION = "v1";
+// The offline outbox (IndexedDB), shared with the page: defines self.aftercareOutbox.
+// A change to it also updates this worker (imported scripts are compared on update checks).
+importScripts("/static/js/outbox.js");
+
+const VERSION = "v2";
 const CACHE = `aftercare-${VERSION}`;
 const SHELL = [
   "/offline",
   "/crisis",
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/outbox.js",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
   "/static/icons/favicon.svg",
@@ -97,6 +104,21 @@ async function staticAsset(request) {
 async function fromShell(path) {
   return (await caches.match(path, { cacheName: CACHE })) ?? Response.error();
 }
+
+// Background Sync (Chromium): send the outbox when the connection returns, even with the app
+// closed. Rejecting when entries are still waiting for the network asks the browser to retry
+// later; the page's own triggers (online, focus, a timer) cover browsers without sync.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "aftercare-outbox") return;
+  event.waitUntil(
+    self.aftercareOutbox.flush().then((result) => {
+      if (result.remaining > 0 && (result.stopped === "offline" || result.stopped === "busy")) {
+        throw new Error(`outbox: ${result.remaining} waiting (${result.stopped})`);
+      }
+      return result;
+    }),
+  );
+});
 
 // Tests (and pages) ask which worker version is running.
 self.addEventListener("message", (event) => {

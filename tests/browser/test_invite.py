@@ -66,13 +66,15 @@ def test_clinician_invites_and_patient_joins_by_link(phone, phone_context, seed)
     again = patient_page.request.get(link, max_redirects=0)
     assert again.status == 404, again.status
 
-    # Back on the clinician's side: the patient is in the panel, with their zone.
+    # Back on the clinician's side: the new patient is in the panel (nothing logged yet),
+    # and their record carries the zone they confirmed.
     phone.goto("/clinician/")
     row = phone.get_by_role("row", name=re.compile("Jordan Blake"))
-    expect(row).to_contain_text(ZONE)
+    expect(row).to_contain_text("No entries")
     phone.get_by_role("link", name="Jordan Blake").click()
     expect(phone).to_have_url(re.compile(r"/clinician/patients/\d+$"))
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Jordan Blake")
+    expect(phone.locator("main")).to_contain_text(ZONE.replace("_", " "))
     check_a11y(phone, "clinician-patient")
 
 
