@@ -17,6 +17,7 @@ from .. import crisis
 from .. import sessions
 from ..access import admins_only
 from ..auth.forms import EmptyForm
+from ..auth.views import show_invite
 from ..db import db
 from ..models import ADMIN
 from ..models import AuditEvent
@@ -64,24 +65,14 @@ def invite():
         if User.by_email(form.email.data).exists():
             form.email.errors.append("That email already has an account.")
         else:
-            with db.atomic():
-                invite, token, code = Invite.issue(
-                    role=form.role.data,
-                    email=form.email.data,
-                    name=form.name.data,
-                    invited_by=me,
-                    days=current_app.config["INVITE_DAYS"],
-                )
-                AuditEvent.record("staff_invited", actor=me, detail=f"invite {invite.id} as {invite.role}")
-            link = url_for("auth.join_link", token=token, _external=True)
-            return render_template(
-                "_partials/invite_ready.html",
-                invite=invite,
-                link=link,
-                code=code,
-                back_url=url_for("admin.index"),
-                back_label="Back to accounts",
+            invite, token, code = Invite.issue(
+                role=form.role.data,
+                email=form.email.data,
+                name=form.name.data,
+                invited_by=me,
+                days=current_app.config["INVITE_DAYS"],
             )
+            return show_invite(invite, token, code, back_url=url_for("admin.index"), back_label="Back to accounts")
     return render_accounts(form, 422)
 
 

@@ -313,6 +313,19 @@ def create_invited_user(invite: Invite, form: JoinForm) -> User | None:
         return None
 
 
+def show_invite(invite: Invite, token: str, code: str, *, back_url: str, back_label: str):
+    """Show a new invite's link and code, the only time they can be shown."""
+    link = url_for("auth.join_link", token=token, _external=True)
+    return render_template(
+        "_partials/invite_ready.html",
+        invite=invite,
+        link=link,
+        code=code,
+        back_url=back_url,
+        back_label=back_label,
+    )
+
+
 @bp.route("/reset/<token>")
 @public
 def reset_link(token):

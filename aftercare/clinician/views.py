@@ -17,6 +17,7 @@ from .. import selfreports
 from ..access import clinicians_only
 from ..access import patient_for_staff
 from ..auth.forms import EmptyForm
+from ..auth.views import show_invite
 from ..db import db
 from ..models import AuditEvent
 from ..models import CareRelationship
@@ -53,23 +54,15 @@ def invite():
         if User.by_email(form.email.data).exists():
             form.email.errors.append("That email already has an account. Ask an administrator to link it to you.")
         else:
-            with db.atomic():
-                invite, token, code = Invite.issue(
-                    role=PATIENT,
-                    email=form.email.data,
-                    name=form.name.data,
-                    invited_by=me,
-                    days=current_app.config["INVITE_DAYS"],
-                )
-                AuditEvent.record("patient_invited", actor=me, detail=f"invite {invite.id}")
-            link = url_for("auth.join_link", token=token, _external=True)
-            return render_template(
-                "_partials/invite_ready.html",
-                invite=invite,
-                link=link,
-                code=code,
-                back_url=url_for("clinician.index"),
-                back_label="Back to your patients",
+            invite, token, code = Invite.issue(
+                role=PATIENT,
+                email=form.email.data,
+                name=form.name.data,
+                invited_by=me,
+                days=current_app.config["INVITE_DAYS"],
+            )
+            return show_invite(
+                invite, token, code, back_url=url_for("clinician.index"), back_label="Back to your patients"
             )
     return render_template("clinician/invite.html", form=form)
 

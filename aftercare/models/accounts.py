@@ -14,6 +14,7 @@ from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import TextField
 
+from ..db import db
 from .base import BaseModel
 from .base import ROLES
 from .base import STAFF
@@ -32,7 +33,9 @@ class User(UserMixin, BaseModel):
     quiet_end = CharField(max_length=5, default="08:00")
     consented_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
-    calendar_token_hash = CharField(max_length=64, null=True, unique=True)  # the .ics feed's secret  # PRIV-02: closed by the patient, purged after retention
+    calendar_token_hash = CharField(
+        max_length=64, null=True, unique=True
+    )  # the .ics feed's secret  # PRIV-02: closed by the patient, purged after retention
     totp_secret = CharField(max_length=64, null=True)
     totp_last_counter = IntegerField(default=0)
     is_demo = BooleanField(default=False)
@@ -143,18 +146,22 @@ class Invite(BaseModel):
 
     @classmethod
     def issue(cls, *, role: str, email: str, name: str, invited_by: User, days: int):
-        """Create an invite; return it with its one-time link token and short code."""
+        """Create an invite and its audit row; return it with its one-time link token and short code."""
+        from .audit import AuditEvent  # audit imports accounts
+
         token = secrets.token_urlsafe(32)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
-        invite = cls.create(
-            token_hash=token_hash(token),
-            code_hash=token_hash(code),
-            role=role,
-            email=normalize_email(email),
-            name=name.strip(),
-            invited_by=invited_by,
-            expires_at=utcnow() + dt.timedelta(days=days),
-        )
+        with db.atomic():
+            invite = cls.create(
+                token_hash=token_hash(token),
+                code_hash=token_hash(code),
+                role=role,
+                email=normalize_email(email),
+                name=name.strip(),
+                invited_by=invited_by,
+                expires_at=utcnow() + dt.timedelta(days=days),
+            )
+            AuditEvent.record(f"{role}_invited", actor=invited_by, detail=f"invite {invite.id}")
         return invite, token, f"{code[:5]}-{code[5:]}"
 
     @classmethod
