@@ -27,13 +27,20 @@ def test_patient_signs_in_to_today(phone, seed):
     expect(phone.locator("main")).to_contain_text("Dana Reyes")
     check_a11y(phone, "patient-home")
 
-    phone.get_by_role("link", name="Settings", exact=True).click()
-    expect(phone).to_have_url(re.compile(r"/settings$"))
-    check_a11y(phone, "patient-settings")
-
     phone.get_by_role("link", name="My account", exact=True).click()
     expect(phone).to_have_url(re.compile(r"/account$"))
     check_a11y(phone, "account")
+
+    phone.get_by_role("link", name=re.compile("^Time zone and quiet hours")).click()
+    expect(phone).to_have_url(re.compile(r"/settings$"))
+    check_a11y(phone, "patient-settings")
+
+    phone.get_by_role("link", name="History", exact=True).click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your history")
+    check_a11y(phone, "patient-history")
+
+    phone.goto("/my-data/")
+    check_a11y(phone, "my-data")
 
 
 def test_clinician_signs_in_with_a_code(phone, seed):
