@@ -36,12 +36,13 @@ api_bodies = st.dictionaries(field_names, json_values, max_size=7) | json_values
 def signed_in(app):
     """A patient and a clinician signed in, CSRF off: fuzzing reaches validation, not the token check."""
     app.config["WTF_CSRF_ENABLED"] = False
-    make_admin()
+    admin = make_admin()
     clinician = make_clinician()
     patient = make_patient(clinician)
-    clients = {"patient": app.test_client(), "clinician": app.test_client()}
+    clients = {"patient": app.test_client(), "clinician": app.test_client(), "admin": app.test_client()}
     Auth(clients["patient"]).login(patient)
     Auth(clients["clinician"]).login(clinician)
+    Auth(clients["admin"]).login(admin)
     return clients, patient
 
 
@@ -71,13 +72,16 @@ FORMS = {
         "/checkins/gad7",
         "/settings",
         "/account/password",
+        "/my-data/close",
     ],
-    "clinician": ["/clinician/invite"],
+    "clinician": ["/clinician/invite", "/clinician/patients/{patient}/care-team", "/clinician/alerts/1/acknowledge"],
+    "admin": ["/admin/invite", "/admin/settings"],
 }
 form_fields = st.dictionaries(
     st.sampled_from(
         ["client_id", "score", "note", "tags", "q1", "q9", "difficulty", "timezone", "quiet_start", "quiet_end",
-         "current", "password", "confirm", "name", "email", "code"]
+         "current", "password", "confirm", "name", "email", "code", "role", "clinician", "clinic_phone",
+         "crisis_lines", "retention_days", "mood_tags"]
     ),
     form_values,
     max_size=10,
@@ -87,14 +91,14 @@ form_fields = st.dictionaries(
 @FUZZ
 @given(data=form_fields, target=st.sampled_from([(role, path) for role, paths in FORMS.items() for path in paths]))
 def test_signed_in_forms_never_500(signed_in, data, target):
-    clients, _ = signed_in
+    clients, patient = signed_in
     role, path = target
-    response = clients[role].post(path, data=data)
+    response = clients[role].post(path.format(patient=patient.id), data=data)
     assert response.status_code < 500, (path, data)
 
 
 @FUZZ
-@given(data=form_fields, path=st.sampled_from(["/login", "/join", "/setup"]))
+@given(data=form_fields, path=st.sampled_from(["/login", "/join", "/setup", "/join/accept", "/reset"]))
 def test_public_forms_never_500(app, data, path):
     app.config["WTF_CSRF_ENABLED"] = False
     response = app.test_client().post(path, data=data)
