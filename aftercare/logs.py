@@ -3,8 +3,8 @@
 import logging
 import re
 
-# /join/<token> and /reset/<token> carry bearer secrets in the path.
-_TOKEN_PATH = re.compile(r"(/(?:join|reset)/)(?!accept\b)[A-Za-z0-9_\-]{16,}")
+# /join/<token>, /reset/<token> and /calendar/<token>.ics carry bearer secrets in the path.
+_TOKEN_PATH = re.compile(r"(/(?:join|reset|calendar)/)(?!accept\b)[A-Za-z0-9_\-]{16,}")
 
 
 def redact(text: str) -> str:

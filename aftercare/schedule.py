@@ -1,13 +1,17 @@
 """Scheduling rules for treatment sessions, and where a patient is in the window of clarity."""
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 
 from .db import db
 from .localtime import local_day
+from .localtime import to_local
 from .localtime import to_utc
+from .models import AuditEvent
 from .models import CANCELLED
 from .models import ClinicSetting
+from .models import COMPLETED
 from .models import DOSING_KINDS
 from .models import NO_SHOW
 from .models import Practice
@@ -19,10 +23,19 @@ from .models import utcnow
 
 WINDOW_HOURS = 72  # the window of clarity after a dosing session
 MIN_MINUTES, MAX_MINUTES = 10, 480
+MAX_DAYS_AHEAD = 730  # further ahead is almost always a mistyped year
 
 
 class ScheduleError(ValueError):
-    """A session that cannot be scheduled as asked; the message is for the clinician."""
+    """A session that cannot be scheduled as asked; the message is for the clinician.
+
+    `field` names what the message is about ("kind", "when", "duration", "status"), so a form
+    can show it next to the right input.
+    """
+
+    def __init__(self, message: str, field: str = "when"):
+        super().__init__(message)
+        self.field = field
 
 
 def clinic_zone() -> str:
@@ -44,25 +57,29 @@ def plan(
     zone = zone or clinic_zone()
     now = now or utcnow()
     if kind not in SESSION_KINDS:
-        raise ScheduleError("Choose the kind of session.")
+        raise ScheduleError("Choose the kind of session.", "kind")
     if not MIN_MINUTES <= duration_minutes <= MAX_MINUTES:
-        raise ScheduleError(f"A session lasts between {MIN_MINUTES} and {MAX_MINUTES} minutes.")
+        raise ScheduleError(f"A session lasts between {MIN_MINUTES} and {MAX_MINUTES} minutes.", "duration")
     starts_at = to_utc(wall, zone)
     if starts_at <= now:
         raise ScheduleError("That time has passed. A scheduled session must be in the future.")
+    if starts_at > now + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise ScheduleError("That is more than two years ahead. Check the year.")
     ends_at = starts_at + dt.timedelta(minutes=duration_minutes)
     others = TreatmentSession.live().where(
         TreatmentSession.patient == patient,
         TreatmentSession.status != NO_SHOW,
         TreatmentSession.starts_at < ends_at,
+        TreatmentSession.starts_at > starts_at - dt.timedelta(minutes=MAX_MINUTES),
     )
     if session is not None:
         others = others.where(TreatmentSession.id != session.id)
     for other in others:
         if other.ends_at > starts_at:
             raise ScheduleError(
-                f"{patient.name} already has a {other.kind_label.lower()} then "
-                f"({other.wall_time.replace('T', ' ')} {other.zone}). Choose another time."
+                f"{patient.name} already has a session at that time: {other.kind_label}, "
+                f"{to_local(other.starts_at, zone):%a %-d %b, %H:%M}–{to_local(other.ends_at, zone):%H:%M %Z}. "
+                "Choose another time."
             )
     return {
         "kind": kind,
@@ -143,3 +160,142 @@ def practices_for(day: int) -> list[Practice]:
     """Return the clinic's active practices offered on a given day after a session."""
     practices = Practice.select().where(Practice.active == True).order_by(Practice.position)  # noqa: E712
     return [p for p in practices if day in p.day_list]
+
+
+# --------------------------------------------------------------------------- changing sessions
+#
+# Each change is one transaction: the check against the patient's other sessions, the row,
+# the renumbering and the audit row (DUR-03). Reminders for a session are planned from these
+# same four functions once the reminder outbox exists, inside the same transaction.
+
+
+def _lock(patient: User) -> None:
+    """Serialize changes to one patient's sessions, so two bookings cannot both pass the overlap check.
+
+    PostgreSQL takes the patient's row lock. SQLite has no FOR UPDATE (peewee refuses it), but
+    its transactions begin IMMEDIATE here (db.py), which already lets one writer in at a time.
+    """
+    if db.for_update:
+        User.select(User.id).where(User.id == patient.id).for_update().get()
+
+
+def _fresh(session: TreatmentSession) -> TreatmentSession:
+    return TreatmentSession.get_by_id(session.id)
+
+
+def book(
+    patient: User,
+    *,
+    by: User,
+    kind: str,
+    wall: dt.datetime,
+    duration_minutes: int,
+    zone: str | None = None,
+    now: dt.datetime | None = None,
+) -> TreatmentSession:
+    """Schedule a session for a patient; raise ScheduleError (nothing stored) if it cannot be."""
+    with db.atomic():
+        _lock(patient)
+        fields = plan(patient, kind=kind, wall=wall, duration_minutes=duration_minutes, zone=zone, now=now)
+        session = TreatmentSession.create(patient=patient, scheduled_by=by, **fields)
+        renumber(patient)
+        AuditEvent.record("session_scheduled", actor=by, patient=patient, detail=f"session {session.id}")
+    return _fresh(session)
+
+
+def move(
+    session: TreatmentSession,
+    *,
+    by: User,
+    kind: str,
+    wall: dt.datetime,
+    duration_minutes: int,
+    zone: str | None = None,
+    now: dt.datetime | None = None,
+) -> TreatmentSession:
+    """Change a scheduled session's kind, time or length; a new time asks for the ride home again."""
+    now = now or utcnow()
+    patient = session.patient
+    with db.atomic():
+        _lock(patient)
+        session = _fresh(session)
+        if session.status != SCHEDULED:
+            raise ScheduleError(f"This session is {session.status_label.lower()}; it can no longer be changed.")
+        if session.starts_at <= now:
+            raise ScheduleError("This session has started; it can no longer be moved. Mark it completed or a no-show.")
+        fields = plan(
+            patient, kind=kind, wall=wall, duration_minutes=duration_minutes, zone=zone, session=session, now=now
+        )
+        if fields["starts_at"] != session.starts_at:
+            # The person who agreed to drive agreed to the old time.
+            fields["ride_confirmed_at"] = None
+        TreatmentSession.update(updated_at=utcnow(), **fields).where(TreatmentSession.id == session.id).execute()
+        renumber(patient)
+        AuditEvent.record("session_changed", actor=by, patient=patient, detail=f"session {session.id}")
+    return _fresh(session)
+
+
+def cancel(session: TreatmentSession, *, by: User) -> TreatmentSession:
+    """Cancel a scheduled session: it frees its time and leaves the numbering."""
+    patient = session.patient
+    with db.atomic():
+        _lock(patient)
+        session = _fresh(session)
+        if session.status != SCHEDULED:
+            raise ScheduleError(f"This session is {session.status_label.lower()}; it cannot be cancelled.", "status")
+        TreatmentSession.update(status=CANCELLED, updated_at=utcnow()).where(
+            TreatmentSession.id == session.id
+        ).execute()
+        renumber(patient)
+        AuditEvent.record("session_cancelled", actor=by, patient=patient, detail=f"session {session.id}")
+    return _fresh(session)
+
+
+MARKS = {COMPLETED: "Completed", NO_SHOW: "No-show"}
+
+
+def mark(session: TreatmentSession, status: str, *, by: User, now: dt.datetime | None = None) -> TreatmentSession:
+    """Record that a session that has started was completed or missed (a mistake can be corrected)."""
+    now = now or utcnow()
+    if status not in MARKS:
+        raise ScheduleError("Choose completed or no-show.", "status")
+    patient = session.patient
+    with db.atomic():
+        _lock(patient)
+        session = _fresh(session)
+        if session.status == CANCELLED:
+            raise ScheduleError("This session was cancelled.", "status")
+        if session.starts_at > now:
+            raise ScheduleError("This session has not started yet.", "status")
+        TreatmentSession.update(status=status, updated_at=utcnow()).where(TreatmentSession.id == session.id).execute()
+        renumber(patient)
+        AuditEvent.record("session_marked", actor=by, patient=patient, detail=f"session {session.id}: {status}")
+    return _fresh(session)
+
+
+def has_started(session: TreatmentSession, now: dt.datetime | None = None) -> bool:
+    return session.starts_at <= (now or utcnow())
+
+
+def preparation_open(session: TreatmentSession, now: dt.datetime | None = None) -> bool:
+    """Tell whether the patient may still change the intention, music and ride for a session."""
+    return session.status == SCHEDULED and not has_started(session, now)
+
+
+def day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """Return the UTC start and end of a calendar day in `zone` (23 or 25 hours long across DST)."""
+    start = to_utc(dt.datetime.combine(day, dt.time()), zone)
+    end = to_utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), zone)
+    return start, end
+
+
+def clock_change(wall: dt.datetime, zone: str) -> str | None:
+    """Tell whether a wall-clock time falls in a DST gap ("skipped") or a repeated hour ("repeated")."""
+    first, second = (wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=fold) for fold in (0, 1))
+    if first.utcoffset() == second.utcoffset():
+        return None
+    return "skipped" if to_local(to_utc(wall, zone), zone).replace(tzinfo=None) != wall else "repeated"
+
+
+def today_in(zone: str, now: dt.datetime | None = None) -> dt.date:
+    return to_local(now or utcnow(), zone).date()

@@ -14,7 +14,9 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
+from ..auth.forms import timezone_choices
 from ..auth.forms import valid_email
+from ..auth.forms import valid_timezone
 from ..models import ADMIN
 from ..models import CLINICIAN
 
@@ -28,6 +30,12 @@ class InviteStaffForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
+    clinic_timezone = SelectField(
+        "Clinic time zone",
+        validators=[DataRequired(), valid_timezone],
+        validate_choice=False,
+        description="Staff enter session times in this zone; patients see them in their own.",
+    )
     clinic_phone = StringField(
         "Clinic phone number",
         validators=[
@@ -64,3 +72,9 @@ class AuditFilterForm(FlaskForm):
     patient = IntegerField("Patient number", validators=[Optional(), NumberRange(min=1)])
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])
+
+
+def settings_form(*args, **kwargs) -> SettingsForm:
+    form = SettingsForm(*args, **kwargs)
+    form.clinic_timezone.choices = timezone_choices()
+    return form

@@ -14,6 +14,7 @@ from flask_login import current_user
 from peewee import JOIN
 
 from .. import crisis
+from .. import schedule
 from .. import sessions
 from ..access import admins_only
 from ..auth.forms import EmptyForm
@@ -29,7 +30,7 @@ from ..models import RecoveryCode
 from ..models import User
 from .forms import AuditFilterForm
 from .forms import InviteStaffForm
-from .forms import SettingsForm
+from .forms import settings_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -151,8 +152,9 @@ def reset_two_step(user_id):
 @bp.route("/settings", methods=["GET", "POST"])
 @admins_only
 def settings():
-    form = SettingsForm()
+    form = settings_form()
     if request.method == "GET":
+        form.clinic_timezone.data = schedule.clinic_zone()
         form.clinic_phone.data = ClinicSetting.get_value("clinic_phone")
         form.crisis_lines.data = ClinicSetting.get_value("crisis_lines", crisis.DEFAULT_LINES)
         form.retention_days.data = int(ClinicSetting.get_value("retention_days", "30"))
@@ -163,6 +165,7 @@ def settings():
             form.crisis_lines.errors.extend(problems)
         else:
             with db.atomic():
+                ClinicSetting.set_value("clinic_timezone", form.clinic_timezone.data)
                 ClinicSetting.set_value("clinic_phone", (form.clinic_phone.data or "").strip())
                 ClinicSetting.set_value("crisis_lines", form.crisis_lines.data.strip())
                 ClinicSetting.set_value("retention_days", str(form.retention_days.data))
@@ -175,7 +178,8 @@ def settings():
             )
             return redirect(url_for("admin.settings"))
     preview, _ = crisis.parse(form.crisis_lines.data or "")
-    return render_template("admin/settings.html", form=form, preview=preview)
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/settings.html", form=form, preview=preview), status
 
 
 @bp.route("/audit")

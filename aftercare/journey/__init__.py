@@ -1,0 +1,1 @@
+"""Sessions, the day roster, preparing for a session, and the calendar feed."""
