@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
 
+from ..journal.entries import BODY_MAX
+from ..journal.prompts import PROMPT_MAX
 from ..selfreports import MOOD_MAX
 from ..selfreports import MOOD_MIN
 from ..selfreports import NOTE_MAX
@@ -133,6 +135,45 @@ def document() -> dict:
                         },
                     },
                 },
+                "JournalIn": {
+                    "type": "object",
+                    "required": ["client_id", "body"],
+                    "properties": {
+                        "client_id": UUID,
+                        "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX},
+                        "prompt": {
+                            "type": "string",
+                            "maxLength": PROMPT_MAX,
+                            "description": "The question the entry answers, as the page showed it.",
+                        },
+                        "session_id": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "description": "One of the patient's own sessions; any other id is refused (422).",
+                        },
+                    },
+                },
+                "Journal": {
+                    "type": "object",
+                    "required": ["client_id", "id", "body", "shared", "created_at", "crisis"],
+                    "properties": {
+                        "client_id": {"type": "string", "format": "uuid"},
+                        "id": {"type": "integer"},
+                        "prompt": {"type": "string"},
+                        "body": {"type": "string"},
+                        "session_id": {"type": ["integer", "null"]},
+                        "shared": {
+                            "type": "boolean",
+                            "description": "Shared with the care team; a new entry is private (AC-03).",
+                        },
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                        "crisis": {
+                            "type": "boolean",
+                            "description": "The entry contains crisis language: show crisis resources now.",
+                        },
+                    },
+                },
             },
         },
         "security": [{"session": [], "csrf": []}],
@@ -250,6 +291,20 @@ def document() -> dict:
                         },
                         "401": COMMON_ERRORS["401"],
                         "403": COMMON_ERRORS["403"],
+                    },
+                },
+            },
+            "/api/v1/journal": {
+                "post": {
+                    "summary": "Store a journal entry written on the device (idempotent by client_id)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JournalIn"}}},
+                    },
+                    "responses": {
+                        "201": _json("Journal", "Stored, private to the patient"),
+                        "200": _json("Journal", "Already stored under this client_id: the original"),
+                        **COMMON_ERRORS,
                     },
                 },
             },

@@ -22,7 +22,7 @@
   const FAILED = "failed";
   const META = "meta";
   const CHANNEL = "aftercare-outbox";
-  const URLS = { mood: "/api/v1/mood", checkin: "/api/v1/checkins" };
+  const URLS = { mood: "/api/v1/mood", checkin: "/api/v1/checkins", journal: "/api/v1/journal" };
   const BACKOFF_BASE_MS = 2_000;
   const BACKOFF_CAP_MS = 5 * 60_000;
   const REQUEST_TIMEOUT_MS = 20_000;

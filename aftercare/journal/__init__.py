@@ -1,0 +1,1 @@
+"""The patient's journal: written reflections and voice notes, private until shared (AC-03)."""

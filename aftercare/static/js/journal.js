@@ -1,0 +1,419 @@
+// aftercare journal pages: an entry goes to the offline outbox first (like a mood tap), and voice
+// notes are recorded in the browser (MediaRecorder) and uploaded. Loaded only by /journal pages;
+// both pages work without it (the form posts, the file field uploads).
+
+// The offline outbox (a plain script shared with the service worker): defines self.aftercareOutbox.
+import "./outbox.js";
+
+const outbox = self.aftercareOutbox;
+const CRISIS_WAIT_MS = 4_000; // how long crisis words wait for the server before /crisis opens
+const MAX_SECONDS = 5 * 60;
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const newId = () => (self.crypto?.randomUUID ? self.crypto.randomUUID() : String(Date.now() + Math.random()));
+const clock = (seconds) => {
+  const whole = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+};
+
+let leaving = false;
+function go(url) {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign(url);
+}
+
+// The server's crisis patterns, embedded in the page, so crisis words open resources even offline
+// (CLIN-04/05). The same matching as app.js does for mood notes.
+function crisisMatcher() {
+  let sources = [];
+  try {
+    sources = JSON.parse(document.getElementById("crisis-patterns")?.textContent || "[]");
+  } catch {
+    sources = [];
+  }
+  const patterns = sources.flatMap((source) => {
+    try {
+      return [new RegExp(source)];
+    } catch {
+      return [];
+    }
+  });
+  return (text) => {
+    if (!text) return false;
+    const normal = text.normalize("NFKC").toLowerCase().replace(/[\u2018\u2019]/g, "'");
+    return patterns.some((pattern) => pattern.test(normal));
+  };
+}
+
+// ------------------------------------------------------------------ a new entry, through the outbox
+
+const entryForm = document.querySelector("form[data-journal-form]");
+
+if (entryForm && outbox) {
+  const status = entryForm.querySelector("[data-journal-status]");
+  const bodyField = entryForm.querySelector('textarea[name="body"]');
+  const clientIdField = entryForm.querySelector('input[name="client_id"]');
+  const isCrisis = crisisMatcher();
+  const mine = new Map(); // client_id -> {crisis, body}: entries written on this page, not yet acknowledged
+  let plainSubmit = false;
+
+  const say = (text) => {
+    if (status) status.textContent = text;
+  };
+
+  outbox.subscribe((event) => {
+    if (event.kind !== "journal" || !mine.has(event.id)) return;
+    const entry = mine.get(event.id);
+    mine.delete(event.id);
+    if (event.type === "sent") {
+      if (event.response?.crisis || entry.crisis) go("/support");
+      else go(`/journal#entry-${event.response?.id ?? ""}`);
+    } else if (event.type === "failed") {
+      // Refused for good (too long, an old page): give the text back, so nothing written is lost.
+      if (bodyField && !bodyField.value) bodyField.value = entry.body;
+      const why = Object.values(event.fields ?? {}).join(" ") || event.message || "";
+      say(`This entry could not be saved. ${why}`.trim());
+      if (entry.crisis) go("/crisis");
+    }
+  });
+
+  // Without the outbox, the form posts as it would without this script, with two differences: a
+  // fresh CSRF token (writing can take longer than a token lives, and a refusal would cost the
+  // text), and no posting while offline (the offline page would replace what was written).
+  async function postForm() {
+    const tokenField = entryForm.querySelector('input[name="csrf_token"]');
+    try {
+      const response = await fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" });
+      if (response.ok && tokenField) tokenField.value = (await response.json()).csrf_token;
+    } catch {
+      say("You seem to be offline. What you wrote is still here: save it again when you are back online.");
+      return;
+    }
+    plainSubmit = true;
+    entryForm.requestSubmit();
+  }
+
+  // Leaving with unsaved writing asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (!plainSubmit && bodyField?.value.trim()) event.preventDefault();
+  });
+
+  entryForm.addEventListener("submit", async (event) => {
+    if (plainSubmit) return; // no outbox here (or it does not take journal entries): post the form
+    event.preventDefault();
+    const data = new FormData(entryForm);
+    const body = String(data.get("body") ?? "");
+    if (!body.trim()) {
+      say("Write something first, or record a voice note instead.");
+      bodyField?.focus();
+      return;
+    }
+    const session = String(data.get("session_id") ?? "");
+    const payload = {
+      client_id: clientIdField?.value || newId(),
+      body,
+      prompt: String(data.get("prompt") ?? ""),
+      session_id: session ? Number(session) : null,
+    };
+    try {
+      await outbox.add("journal", payload);
+    } catch (error) {
+      console.warn("outbox unavailable for journal entries, posting the form instead:", error);
+      await postForm();
+      return;
+    }
+    // A fresh id before anything else, so the next entry is a new one, not a replay of this one.
+    if (clientIdField) clientIdField.value = newId();
+    const crisis = isCrisis(body);
+    mine.set(payload.client_id, { crisis, body });
+    if (bodyField) bodyField.value = "";
+    say("Saved on this device.");
+    registerSync();
+
+    const flushing = outbox.flush().catch(() => null);
+    if (crisis) {
+      await Promise.race([flushing, delay(CRISIS_WAIT_MS)]);
+      if (mine.has(payload.client_id)) go("/crisis");
+      return;
+    }
+    const result = await flushing;
+    if (mine.has(payload.client_id)) {
+      const when =
+        result?.stopped === "signed-out"
+          ? "It will be sent once you sign in again."
+          : "It will be sent when you are back online.";
+      say(`Saved on this device. ${when} Only you can see it until you share it.`);
+    }
+  });
+}
+
+async function registerSync() {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    if (registration?.active && "sync" in registration) await registration.sync.register("aftercare-outbox");
+  } catch {
+    // No Background Sync (Safari, Firefox): the pages flush on load, on reconnecting, and on a timer.
+  }
+}
+
+// ------------------------------------------------------------------ drafts waiting on this device
+
+const drafts = document.querySelector("[data-journal-drafts]");
+
+if (drafts && outbox) {
+  const list = drafts.querySelector("[data-journal-draft-list]");
+  let sentHere = 0;
+
+  const row = (text, note) => {
+    const item = document.createElement("li");
+    const body = document.createElement("span");
+    body.className = "entry-body";
+    body.textContent = text.length > 160 ? `${text.slice(0, 159)}…` : text;
+    item.append(body);
+    if (note) {
+      const why = document.createElement("span");
+      why.className = "entry-note small";
+      why.textContent = note;
+      item.append(why);
+    }
+    return item;
+  };
+
+  async function show() {
+    let waiting = [];
+    let refused = [];
+    try {
+      waiting = (await outbox.all()).filter((item) => item.kind === "journal");
+      refused = (await outbox.failed()).filter((item) => item.kind === "journal");
+    } catch {
+      return; // no IndexedDB here: nothing can be waiting either
+    }
+    list.replaceChildren(
+      ...waiting.map((item) => row(item.payload.body ?? "")),
+      ...refused.map((item) => row(item.payload.body ?? "", `Could not be sent: ${item.message || item.error}`)),
+    );
+    if (sentHere > 0) {
+      const link = document.createElement("a");
+      link.href = window.location.pathname;
+      link.textContent = sentHere === 1 ? "An entry was sent: show it" : `${sentHere} entries were sent: show them`;
+      const item = document.createElement("li");
+      item.append(link);
+      list.append(item);
+    }
+    drafts.hidden = list.children.length === 0;
+  }
+
+  outbox.subscribe((event) => {
+    if (event.type === "sent" && event.kind === "journal") sentHere += 1;
+    if (event.type === "queued" || event.type === "flushed" || event.type === "failed") show();
+  });
+  show();
+}
+
+// ------------------------------------------------------------------ voice notes
+
+const voice = document.querySelector("[data-voice]");
+const canRecord =
+  typeof window.MediaRecorder === "function" && typeof navigator.mediaDevices?.getUserMedia === "function";
+
+if (voice && canRecord) {
+  const $ = (selector) => voice.querySelector(selector);
+  const recorderBox = $("[data-voice-recorder]");
+  const fallback = $("[data-voice-fallback]");
+  const startButton = $("[data-voice-start]");
+  const stopButton = $("[data-voice-stop]");
+  const timer = $("[data-voice-timer]");
+  const elapsedText = $("[data-voice-elapsed]");
+  const status = $("[data-voice-status]");
+  const result = $("[data-voice-result]");
+  const player = $("[data-voice-audio]");
+  const saveButton = $("[data-voice-save]");
+  const discardButton = $("[data-voice-discard]");
+  const saved = $("[data-voice-saved]");
+  const clientIdField = fallback?.querySelector('input[name="client_id"]');
+  const sessionField = fallback?.querySelector('input[name="session_id"]');
+  let csrfToken = fallback?.querySelector('input[name="csrf_token"]')?.value ?? "";
+
+  // Opus in WebM where the browser can (Chromium, Firefox), else MP4 (Safari).
+  const TYPES = ["audio/webm;codecs=opus", "audio/webm", "audio/mp4", "audio/ogg;codecs=opus"];
+  const mimeType = TYPES.find((type) => MediaRecorder.isTypeSupported?.(type)) ?? "";
+
+  let stream = null;
+  let recorder = null;
+  let chunks = [];
+  let startedAt = 0;
+  let ticking = null;
+  let recording = null; // {blob, seconds, url, clientId}: recorded, not saved yet
+  let uploading = false;
+
+  const say = (text) => {
+    status.textContent = text;
+  };
+  recorderBox.hidden = false;
+  fallback.hidden = true;
+
+  const release = () => {
+    for (const track of stream?.getTracks() ?? []) track.stop();
+    stream = null;
+  };
+
+  const forget = () => {
+    if (recording?.url) URL.revokeObjectURL(recording.url);
+    recording = null;
+    player.removeAttribute("src");
+    result.hidden = true;
+  };
+
+  // One player: the recording before it is saved, then the saved copy from the server.
+  const showResult = (isSaved) => {
+    saveButton.hidden = isSaved;
+    discardButton.hidden = isSaved;
+    saved.hidden = !isSaved;
+    player.setAttribute("aria-label", isSaved ? "Your saved voice note" : "Your recording, not saved yet");
+    result.hidden = false;
+  };
+
+  async function start() {
+    forget();
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch (error) {
+      console.warn("microphone unavailable:", error);
+      say(
+        "aftercare could not use the microphone. Allow it for this site in your browser's settings, " +
+          "or choose a recording from your phone below.",
+      );
+      fallback.hidden = false;
+      return;
+    }
+    try {
+      recorder = new MediaRecorder(stream, { ...(mimeType ? { mimeType } : {}), audioBitsPerSecond: 64_000 });
+    } catch {
+      recorder = new MediaRecorder(stream);
+    }
+    chunks = [];
+    recorder.addEventListener("dataavailable", (event) => {
+      if (event.data?.size) chunks.push(event.data);
+    });
+    recorder.addEventListener("stop", finish, { once: true });
+    // A timeslice gathers the recording in pieces, so a long one is not held in one buffer.
+    recorder.start(1_000);
+    startedAt = performance.now();
+    elapsedText.textContent = clock(0);
+    timer.hidden = false;
+    startButton.hidden = true;
+    stopButton.hidden = false;
+    stopButton.focus();
+    say("Recording. Tap Stop recording when you are done.");
+    ticking = setInterval(() => {
+      const seconds = (performance.now() - startedAt) / 1000;
+      elapsedText.textContent = clock(seconds);
+      if (seconds >= MAX_SECONDS) stop("Five minutes is the longest a voice note can be, so the recording stopped.");
+    }, 250);
+  }
+
+  let stopMessage = "";
+  function stop(message = "") {
+    if (!recorder || recorder.state === "inactive") return;
+    stopMessage = message;
+    clearInterval(ticking);
+    recorder.stop();
+    release();
+  }
+
+  function finish() {
+    const seconds = Math.min(MAX_SECONDS, (performance.now() - startedAt) / 1000);
+    const type = (recorder.mimeType || mimeType || "audio/webm").split(";")[0];
+    const blob = new Blob(chunks, { type });
+    recorder = null;
+    chunks = [];
+    stopButton.hidden = true;
+    startButton.hidden = false;
+    startButton.textContent = "Start a new recording";
+    timer.hidden = true;
+    const url = URL.createObjectURL(blob);
+    recording = { blob, seconds, url, type, clientId: clientIdField?.value || newId() };
+    player.src = url;
+    showResult(false);
+    say(`${stopMessage} Recorded ${clock(seconds)}. Listen if you like, then save it or record again.`.trim());
+    saveButton.focus();
+  }
+
+  async function freshToken() {
+    const response = await fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) throw new Error(`csrf ${response.status}`);
+    csrfToken = (await response.json()).csrf_token;
+    return csrfToken;
+  }
+
+  function post(token) {
+    const extension = { "audio/mp4": "m4a", "audio/ogg": "ogg" }[recording.type] ?? "webm";
+    const data = new FormData();
+    data.append("audio", recording.blob, `voice-note.${extension}`);
+    data.append("client_id", recording.clientId);
+    data.append("duration", recording.seconds.toFixed(2));
+    data.append("session_id", sessionField?.value ?? "");
+    data.append("csrf_token", token);
+    return fetch(voice.dataset.uploadUrl, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { Accept: "application/json", "X-CSRFToken": token },
+    });
+  }
+
+  async function save() {
+    if (!recording || uploading) return;
+    uploading = true;
+    saveButton.disabled = true;
+    say("Saving your voice note…");
+    let response;
+    try {
+      response = await post(csrfToken);
+      // 400 is usually a CSRF token that expired while the page was open: fetch a fresh one, once.
+      if (response.status === 400) response = await post(await freshToken());
+    } catch {
+      say("You seem to be offline. Your recording is still here: tap Save again when you are back online.");
+      uploading = false;
+      saveButton.disabled = false;
+      return;
+    }
+    uploading = false;
+    saveButton.disabled = false;
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch {
+      answer = null;
+    }
+    if (response.status === 200 || response.status === 201) {
+      URL.revokeObjectURL(recording.url);
+      recording = null;
+      if (clientIdField) clientIdField.value = newId();
+      player.src = answer.url;
+      showResult(true);
+      say(`Saved: a voice note of ${clock(answer.duration)}. Only you can hear it until you share it.`);
+      startButton.focus();
+    } else if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
+      say("You were signed out. Sign in again in another tab, then tap Save again: your recording is still here.");
+    } else {
+      say(answer?.message || "This recording could not be saved. Please try again.");
+    }
+  }
+
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", () => stop());
+  saveButton.addEventListener("click", save);
+  discardButton.addEventListener("click", () => {
+    forget();
+    if (clientIdField) clientIdField.value = newId();
+    say("");
+    start();
+  });
+  // A recording not saved yet lives only in this page: ask before leaving it.
+  window.addEventListener("beforeunload", (event) => {
+    if (recording || recorder) event.preventDefault();
+  });
+}
