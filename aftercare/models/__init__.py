@@ -32,6 +32,7 @@ from .journey import NO_SHOW
 from .journey import Playlist
 from .journey import PLAYLIST_PURPOSES
 from .journey import Practice
+from .journey import PRACTICE_KINDS
 from .journey import SCHEDULED
 from .journey import SESSION_KINDS
 from .journey import SESSION_STATUSES
@@ -90,6 +91,7 @@ __all__ = [
     "NO_SHOW",
     "PATIENT",
     "PLAYLIST_PURPOSES",
+    "PRACTICE_KINDS",
     "PasswordReset",
     "Playlist",
     "Practice",

@@ -29,6 +29,15 @@ DOSING_KINDS = ("infusion", "im", "lozenge", "nasal_spray", "booster")
 SCHEDULED, COMPLETED, CANCELLED, NO_SHOW = "scheduled", "completed", "cancelled", "no_show"
 SESSION_STATUSES = {SCHEDULED: "Scheduled", COMPLETED: "Completed", CANCELLED: "Cancelled", NO_SHOW: "No-show"}
 PLAYLIST_PURPOSES = {"preparation": "Preparation", "session": "Session", "integration": "Integration"}
+PRACTICE_KINDS = {
+    "rest": "Rest",
+    "journaling": "Journaling",
+    "breathwork": "Breathwork",
+    "walk": "Movement outdoors",
+    "creative": "Creative expression",
+    "connect": "Connection",
+    "other": "Other",
+}
 
 
 class Playlist(BaseModel):
@@ -135,6 +144,15 @@ class Practice(BaseModel):
     @property
     def day_list(self) -> list[int]:
         return [int(d) for d in self.days.split(",") if d.strip().isdigit()]
+
+    @property
+    def kind_label(self) -> str:
+        return PRACTICE_KINDS.get(self.kind, self.kind.title())
+
+    @classmethod
+    def library(cls):
+        """Return the query for the whole library in the order patients see it, offered ones first."""
+        return cls.select().order_by(cls.active.desc(), cls.position, cls.id)
 
 
 class JournalEntry(BaseModel):
