@@ -56,8 +56,12 @@ def register_blueprints(app):
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
+    from .journal.views import bp as journal_bp
+    from .journey.views import bp as journey_bp
     from .mydata.views import bp as mydata_bp
     from .patient.views import bp as patient_bp
+    from .playlists.views import bp as playlists_bp
+    from .practices.views import bp as practices_bp
     from .pwa.views import bp as pwa_bp
 
     app.register_blueprint(pwa_bp)
@@ -65,8 +69,12 @@ def register_blueprints(app):
     app.register_blueprint(patient_bp)
     app.register_blueprint(mydata_bp)
     app.register_blueprint(clinician_bp)
+    app.register_blueprint(journey_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(playlists_bp)
+    app.register_blueprint(practices_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(journal_bp)
 
 
 def register_commands(app):

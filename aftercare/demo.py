@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from peewee import chunked
 
 from . import instruments
+from . import schedule
 from . import selfreports
 from .db import db
 from .localtime import local_day
@@ -21,14 +22,23 @@ from .models import AuditEvent
 from .models import CareRelationship
 from .models import CheckIn
 from .models import CLINICIAN
+from .models import ClinicSetting
+from .models import COMPLETED
+from .models import Intention
+from .models import JournalEntry
 from .models import MoodDay
 from .models import MoodEntry
+from .models import NO_SHOW
 from .models import PATIENT
 from .models import payload_hash
+from .models import Playlist
 from .models import SafetyAlert
+from .models import SCHEDULED
+from .models import TreatmentSession
 from .models import User
 from .models import utcnow
 from .passwords import hash_password
+from .playlists.demo import seed_demo_playlists
 
 DEMO_PASSWORD = "quiet river morning"
 # Staff sign in with a second factor even in the demo. Add this key to an
@@ -319,6 +329,8 @@ def demo_command():
         users = {}
         for role, name, login in STAFF:
             users[login] = ensure_user(login, name, role, password_hash, totp_secret=DEMO_TOTP_SECRET)
+        ClinicSetting.set_value("clinic_timezone", CLINIC_ZONE)
+        playlists = seed_demo_playlists(users["dana"])
         for name, login, zone, clinician, course in PATIENTS:
             patient = ensure_user(login, name, PATIENT, password_hash, timezone=zone)
             # Enrolment anchors the history; it moves back only once, so later runs add the
@@ -330,6 +342,7 @@ def demo_command():
                 patient=patient, clinician=users[clinician], defaults={"created_at": patient.created_at}
             )
             load_history(patient, login, course, now)
+            load_journey(patient, login, course, now, playlists)
         AuditEvent.record("demo_loaded", actor=None)
     click.echo(f"Demo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
     for role, _name, login in STAFF:
@@ -355,3 +368,125 @@ def ensure_user(login, name, role, password_hash, timezone="America/New_York", t
         },
     )
     return user
+
+
+# --- The treatment journey: sessions, intentions, music, rides, journal -----------------
+
+CLINIC_ZONE = "America/New_York"
+SERIES_DAYS = (0, 3, 7, 10, 14, 17)  # six infusions over two and a half weeks
+BOOSTER_EVERY = 28
+INTENTIONS = [
+    (
+        "Why I keep pushing people away when I most need them.",
+        "The voice that says I am a burden.",
+        "I am allowed to take up space.",
+    ),
+    (
+        "The heaviness I wake up with, and where it started.",
+        "Blaming myself for my brother's illness.",
+        "Soften, and let it move through.",
+    ),
+    ("What joy used to feel like.", "Waiting to feel better before I live.", "Curiosity over fear."),
+    ("My grief for my mother.", "The need to have it all figured out.", "I can hold this gently."),
+]
+RIDES = ["my partner, Alex", "my sister", "a friend from work", "my dad"]
+JOURNAL = [
+    (
+        "What did you notice during the session?",
+        "Colours at first, then a long quiet. I saw the kitchen of the house I grew up in and, for once, "
+        "it did not hurt to be there.",
+    ),
+    (
+        "How did your intention land?",
+        "I went in wanting to understand the heaviness. What came was less an answer than permission to "
+        "stop fighting it. I cried on the drive home with my sister and it felt like relief.",
+    ),
+    (
+        "What would you like to carry forward?",
+        "Walk every morning, even ten minutes. Call Dana's office if the old thoughts get loud again.",
+    ),
+]
+
+
+def load_journey(patient: User, login: str, course: Course, now: dt.datetime, playlists: list[Playlist]) -> None:
+    """Give a demo patient a realistic series: induction, boosters, an upcoming session, reflections."""
+    rng = random.Random(f"journey-{login}")
+    zone = zoneinfo.ZoneInfo(CLINIC_ZONE)
+    start = local_day(patient.created_at, CLINIC_ZONE) + dt.timedelta(days=14)
+    today = local_day(now, CLINIC_ZONE)
+    days = [start + dt.timedelta(days=d) for d in SERIES_DAYS]
+    booster = days[-1] + dt.timedelta(days=BOOSTER_EVERY)
+    while booster < today - dt.timedelta(days=2):
+        days.append(booster)
+        booster += dt.timedelta(days=BOOSTER_EVERY)
+    if login == "maya":
+        days.append(today - dt.timedelta(days=1))  # yesterday: Maya is in the window of clarity
+    session_playlists = [p for p in playlists if p.purpose == "session"] or [None]
+    for number, day in enumerate(days, start=1):
+        wall = dt.datetime.combine(day, dt.time(10, 0))
+        starts_at = wall.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+        status = NO_SHOW if (login == "tom" and number == len(days)) else COMPLETED
+        kind = "infusion" if number <= len(SERIES_DAYS) else "booster"
+        session = ensure_session(patient, kind, wall, starts_at, status)
+        session.playlist = session_playlists[number % len(session_playlists)]
+        session.ride_name = RIDES[rng.randrange(len(RIDES))]
+        session.ride_confirmed_at = starts_at - dt.timedelta(days=1)
+        session.save()
+        explore, let_go, carry = INTENTIONS[rng.randrange(len(INTENTIONS))]
+        Intention.get_or_create(
+            session=session,
+            defaults={
+                "explore": explore,
+                "let_go": let_go,
+                "carry": carry,
+                "updated_at": starts_at - dt.timedelta(days=1),
+            },
+        )
+        if status == COMPLETED:
+            for offset, (prompt, body) in enumerate(JOURNAL[: 1 + rng.randrange(len(JOURNAL))]):
+                written = starts_at + dt.timedelta(days=offset, hours=6)
+                if written > now:
+                    break
+                client_id = demo_id(login, "journal", day.isoformat(), offset)
+                JournalEntry.get_or_create(
+                    patient=patient,
+                    client_id=client_id,
+                    defaults={
+                        "session": session,
+                        "payload_hash": payload_hash({"demo": client_id}),
+                        "prompt": prompt,
+                        "body": body,
+                        "shared_at": written if offset != 1 or rng.random() < 0.6 else None,
+                        "created_at": written,
+                        "updated_at": written,
+                    },
+                )
+    # What comes next: an infusion in two days for some, a follow-up for the others.
+    upcoming = {"jordan": (2, "infusion"), "priya": (2, "infusion"), "luis": (1, "booster"), "maya": (9, "integration")}
+    offset, kind = upcoming.get(login, (5 + rng.randrange(10), "follow_up"))
+    wall = dt.datetime.combine(today + dt.timedelta(days=offset), dt.time(14 if kind == "follow_up" else 10, 0))
+    starts_at = wall.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+    session = ensure_session(patient, kind, wall, starts_at, SCHEDULED)
+    if login == "jordan":
+        Intention.get_or_create(
+            session=session,
+            defaults={"explore": INTENTIONS[2][0], "let_go": INTENTIONS[2][1], "carry": INTENTIONS[2][2]},
+        )
+    schedule.renumber(patient)
+
+
+def ensure_session(
+    patient: User, kind: str, wall: dt.datetime, starts_at: dt.datetime, status: str
+) -> TreatmentSession:
+    session, _ = TreatmentSession.get_or_create(
+        patient=patient,
+        starts_at=starts_at,
+        defaults={
+            "kind": kind,
+            "wall_time": wall.strftime("%Y-%m-%dT%H:%M"),
+            "zone": CLINIC_ZONE,
+            "duration_minutes": 60 if kind != "follow_up" else 30,
+            "status": status,
+        },
+    )
+    return session

@@ -1,18 +1,28 @@
 """AC-01/AC-02: every endpoint declares who may use it, and the declarations hold."""
 
+import datetime as dt
 import uuid
 
 import pytest
 from flask import url_for
 
+from aftercare import schedule
 from aftercare import selfreports
+from aftercare.journal import entries
+from aftercare.journal import voice
 from aftercare.models import Invite
+from aftercare.models import Playlist
+from aftercare.models import Practice
 from aftercare.models import SafetyAlert
+from aftercare.models import Track
+from aftercare.models import TreatmentSession
+from aftercare.models import utcnow
 from aftercare.models import WebSession
 from tests.conftest import Auth
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
+from tests.test_journal import ogg_opus
 
 ROLES = ("anon", "patient_a", "patient_b", "clinician_b", "admin", "clinician_a")
 
@@ -27,6 +37,7 @@ CLINICIANS = (LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK)
 ADMINS = (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)
 STAFF = (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 SIGNED_IN = (LOGIN, OK, OK, OK, OK, OK)
+OWNER_B = (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)  # patient_b's own rows
 
 MATRIX = {
     # endpoint: (method, url arguments, expected per role)
@@ -111,6 +122,86 @@ MATRIX = {
         {"invite_id": "{invite_a}"},
         (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
     ),
+    "playlists.index": ("GET", {}, STAFF),
+    "playlists.new": ("GET", {}, STAFF),
+    "playlists.show": ("GET", {"playlist_id": "{playlist}"}, SIGNED_IN),
+    "playlists.edit": ("GET", {"playlist_id": "{playlist}"}, STAFF),
+    "playlists.add_track": ("POST", {"playlist_id": "{playlist}"}, STAFF),  # empty form: 422, nothing added
+    "playlists.edit_track": ("GET", {"playlist_id": "{playlist}", "track_id": "{track}"}, STAFF),
+    "playlists.move_track": ("POST", {"playlist_id": "{playlist}", "track_id": "{track}"}, STAFF),  # no direction: 400
+    # The first staff member removes the track; for the next ones it is gone.
+    "playlists.remove_track": (
+        "POST",
+        {"playlist_id": "{playlist}", "track_id": "{track_removed}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, NOT_FOUND),
+    ),
+    "playlists.remove": ("POST", {"playlist_id": "{playlist_picked}"}, STAFF),  # picked: archived, never deleted
+    "playlists.restore": ("POST", {"playlist_id": "{playlist_picked}"}, STAFF),
+    "practices.index": ("GET", {}, STAFF),
+    "practices.new": ("GET", {}, STAFF),
+    "practices.edit": ("GET", {"practice_id": "{practice}"}, STAFF),
+    "practices.move": ("POST", {"practice_id": "{practice}"}, STAFF),  # no direction: 400, nothing moves
+    "journey.new_session": (
+        "GET",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "journey.edit_session": (
+        "GET",
+        {"session_id": "{session_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "journey.cancel_session": (
+        "POST",
+        {"session_id": "{session_a_cancel}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "journey.session_status": (
+        "POST",
+        {"session_id": "{session_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "journey.roster": ("GET", {}, CLINICIANS),
+    "journey.patient_sessions": ("GET", {}, PATIENTS),
+    "journey.patient_session": (
+        "GET",
+        {"session_id": "{session_b}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "journey.save_intention": (
+        "POST",
+        {"session_id": "{session_b}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "journey.pick_playlist": (
+        "POST",
+        {"session_id": "{session_b}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "journey.confirm_ride": (
+        "POST",
+        {"session_id": "{session_b}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "journey.calendar_link": ("POST", {}, (LOGIN, OK, OK, OK, FORBIDDEN, OK)),
+    "journey.revoke_calendar_link": ("POST", {}, (LOGIN, OK, OK, OK, FORBIDDEN, OK)),
+    "journey.calendar_feed": ("GET", {"token": "no-such-token"}, (NOT_FOUND,) * 6),
+    "journal.index": ("GET", {}, PATIENTS),
+    "journal.new_entry": ("GET", {}, PATIENTS),
+    # No body: refused, nothing stored.
+    "journal.api_create": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "journal.edit_entry": ("GET", {"entry_id": "{entry_b}"}, OWNER_B),
+    "journal.share_entry": ("POST", {"entry_id": "{entry_b}"}, OWNER_B),  # no choice: 400, nothing changed
+    "journal.delete_entry": ("POST", {"entry_id": "{entry_b_delete}"}, OWNER_B),
+    "journal.upload_voice": ("POST", {}, PATIENTS),  # no file: 422, nothing stored
+    # Shared, so the owner and their care team hear it; nobody else learns it exists (AC-02, AC-03).
+    "journal.voice_file": (
+        "GET",
+        {"note_id": "{note_b}"},
+        (LOGIN, NOT_FOUND, OK, OK, FORBIDDEN, NOT_FOUND),
+    ),
+    "journal.share_voice": ("POST", {"note_id": "{note_b}"}, OWNER_B),
+    "journal.delete_voice": ("POST", {"note_id": "{note_b_delete}"}, OWNER_B),
     "admin.index": ("GET", {}, ADMINS),
     "admin.invite": ("POST", {}, ADMINS),
     "admin.deactivate": ("POST", {"user_id": "{victim}"}, ADMINS),
@@ -179,8 +270,9 @@ def _outcome(response):
     return response.status_code
 
 
-def test_access_matrix(app, people):
+def test_access_matrix(app, people, tmp_path):
     app.config["WTF_CSRF_ENABLED"] = False  # this test is about who, not CSRF
+    app.config["VOICE_DIR"] = str(tmp_path / "voice")
     clients = {"anon": app.test_client()}
     for role in ROLES[1:]:
         clients[role] = app.test_client()
@@ -203,7 +295,55 @@ def test_access_matrix(app, people):
     checkin_a, _ = selfreports.submit_checkin(
         people["patient_a"], {"client_id": str(uuid.uuid4()), "instrument": "phq9", "answers": [0] * 8 + [1]}
     )
+    playlist = Playlist.create(title="Matrix", purpose="session")
+    track = Track.create(playlist=playlist, position=1, title="A", artist="B", duration_seconds=60)
+    track_removed = Track.create(playlist=playlist, position=2, title="C", artist="D", duration_seconds=60)
+    playlist_picked = Playlist.create(title="Picked", purpose="session")
+    picked_at = utcnow() + dt.timedelta(days=20)
+    TreatmentSession.create(
+        patient=people["patient_a"],
+        kind="infusion",
+        starts_at=picked_at,
+        wall_time=picked_at.strftime("%Y-%m-%dT%H:%M"),
+        zone="UTC",
+        playlist=playlist_picked,
+    )
+    week = (utcnow() + dt.timedelta(days=7)).replace(second=0, microsecond=0)
+    session_a, session_a_cancel = (
+        schedule.book(
+            people["patient_a"],
+            by=people["clinician_a"],
+            kind="infusion",
+            wall=week + dt.timedelta(days=d),
+            duration_minutes=60,
+        )
+        for d in (0, 1)
+    )
+    session_b = schedule.book(
+        people["patient_b"], by=people["clinician_b"], kind="infusion", wall=week, duration_minutes=60
+    )
+    entry_b, entry_b_delete = (
+        entries.submit(people["patient_b"], {"client_id": str(uuid.uuid4()), "body": f"Entry {n}"})[0] for n in (1, 2)
+    )
+    with app.app_context():  # voice.store finds the voice folder in the app's config
+        note_b, note_b_delete = (
+            voice.store(people["patient_b"], ogg_opus(seconds), client_id=str(uuid.uuid4()))[0]
+            for seconds in (1.0, 2.0)
+        )
+    voice.set_shared(people["patient_b"], note_b, True)
     values = {
+        "practice": Practice.select().first().id,
+        "entry_b": entry_b.id,
+        "entry_b_delete": entry_b_delete.id,
+        "note_b": note_b.id,
+        "note_b_delete": note_b_delete.id,
+        "session_a": session_a.id,
+        "session_a_cancel": session_a_cancel.id,
+        "session_b": session_b.id,
+        "playlist": playlist.id,
+        "track": track.id,
+        "track_removed": track_removed.id,
+        "playlist_picked": playlist_picked.id,
         "alert_a": SafetyAlert.get(SafetyAlert.checkin == checkin_a).id,
         "mood_b": mood_b.client_id,
         "mood_b_html_delete": gone_html.client_id,

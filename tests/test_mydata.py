@@ -108,7 +108,14 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
     assert headers["Cache-Control"] == "no-store"
     assert headers["X-Content-Type-Options"] == "nosniff"
     archive = zipfile.ZipFile(io.BytesIO(body))
-    assert set(archive.namelist()) == {"README.txt", "aftercare-export.json", "mood.csv", "checkins.csv"}
+    assert set(archive.namelist()) == {
+        "README.txt",
+        "aftercare-export.json",
+        "mood.csv",
+        "checkins.csv",
+        "sessions.csv",
+        "journal.csv",
+    }
     for name in archive.namelist():
         assert b"the other patient" not in archive.read(name)
         assert other.email.encode() not in archive.read(name)
@@ -123,6 +130,8 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
         "mood_entries",
         "checkins",
         "safety_alerts",
+        "sessions",
+        "journal",
     }
     assert data["account"]["email"] == patient.email
     assert data["account"]["name"] == "Pat Example"

@@ -19,6 +19,8 @@ from ..access import patient_for_staff
 from ..auth.forms import EmptyForm
 from ..auth.views import show_invite
 from ..db import db
+from ..journal.entries import shared_for_patient
+from ..journey.views import sessions_context
 from ..models import AuditEvent
 from ..models import CareRelationship
 from ..models import CheckIn
@@ -130,6 +132,8 @@ def render_patient(patient: User, acknowledge_form: AcknowledgeForm, status: int
         acknowledge_form=acknowledge_form,
         mood_words=selfreports.MOOD_WORDS,
         instruments=instruments.INSTRUMENTS,
+        shared_journal=shared_for_patient(patient),
+        **sessions_context(patient),
     ), status
 
 

@@ -15,6 +15,8 @@ from dataclasses import field
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 
+from ..journal.export import journal_section
+from ..journey.export import sessions_section
 from ..localtime import to_local
 from ..models import CareRelationship
 from ..models import CheckIn
@@ -219,6 +221,8 @@ SECTIONS: list[Callable[[User], Section]] = [
     mood_section,
     checkins_section,
     alerts_section,
+    sessions_section,
+    journal_section,
 ]
 
 

@@ -62,7 +62,8 @@ def test_clinician_pages_on_a_desktop(desktop, seed):
     expect(desktop).to_have_url(re.compile(rf"/clinician/patients/{patient.id}$"))
     check_a11y(desktop, "clinician-patient")
 
-    desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Invite a patient").click()
+    desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    desktop.get_by_role("main").get_by_role("link", name="Invite a patient").click()
     check_a11y(desktop, "invite")
     desktop.get_by_label("Patient's name").fill("Ola Nowak")
     desktop.get_by_label("Email").fill("ola.nowak@example.org")
