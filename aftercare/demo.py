@@ -375,6 +375,7 @@ def ensure_user(login, name, role, password_hash, timezone="America/New_York", t
 CLINIC_ZONE = "America/New_York"
 SERIES_DAYS = (0, 3, 7, 10, 14, 17)  # six infusions over two and a half weeks
 BOOSTER_EVERY = 28
+SLOT_HOURS = (9, 11, 13, 15)
 INTENTIONS = [
     (
         "Why I keep pushing people away when I most need them.",
@@ -422,8 +423,10 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
     if login == "maya":
         days.append(today - dt.timedelta(days=1))  # yesterday: Maya is in the window of clarity
     session_playlists = [p for p in playlists if p.purpose == "session"] or [None]
+    # Each patient keeps their own slot, so a day's roster reads like a clinic's: one room, in turns.
+    hour = SLOT_HOURS[[login for _, login, *_ in PATIENTS].index(login) % len(SLOT_HOURS)]
     for number, day in enumerate(days, start=1):
-        wall = dt.datetime.combine(day, dt.time(10, 0))
+        wall = dt.datetime.combine(day, dt.time(hour, 0))
         starts_at = wall.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
         status = NO_SHOW if (login == "tom" and number == len(days)) else COMPLETED
         kind = "infusion" if number <= len(SERIES_DAYS) else "booster"
@@ -464,7 +467,7 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
     # What comes next: an infusion in two days for some, a follow-up for the others.
     upcoming = {"jordan": (2, "infusion"), "priya": (2, "infusion"), "luis": (1, "booster"), "maya": (9, "integration")}
     offset, kind = upcoming.get(login, (5 + rng.randrange(10), "follow_up"))
-    wall = dt.datetime.combine(today + dt.timedelta(days=offset), dt.time(14 if kind == "follow_up" else 10, 0))
+    wall = dt.datetime.combine(today + dt.timedelta(days=offset), dt.time(hour, 0))
     starts_at = wall.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
     session = ensure_session(patient, kind, wall, starts_at, SCHEDULED)
     if login == "jordan":

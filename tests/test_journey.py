@@ -443,6 +443,14 @@ def test_the_roster_defaults_to_today_in_the_clinic_and_links_other_days(client,
     assert "Today’s sessions" in page
     assert f"day={today - dt.timedelta(days=1)}" in page and f"day={today + dt.timedelta(days=1)}" in page
     assert "No sessions for your patients on this day." in page
+    assert "The next is on" not in page
+
+    later = schedule.today_in(NY) + dt.timedelta(days=9)
+    book(clinic.patient, clinic.clinician, later)
+    other = make_patient(make_clinician(), timezone=NY)  # not this clinician's: never the "next" day
+    book(other, other.clinicians()[0], later - dt.timedelta(days=3))
+    page = client.get("/clinician/roster").get_data(as_text=True)
+    assert f'The next is on <a href="/clinician/roster?day={later.isoformat()}">{later:%A %-d %B}</a>.' in page
     bad = client.get("/clinician/roster?day=next-tuesday")
     assert bad.status_code == 400
     assert "Choose a day as year-month-day" in bad.get_data(as_text=True)

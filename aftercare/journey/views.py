@@ -289,6 +289,16 @@ def roster():
         )
         .order_by(TreatmentSession.starts_at, User.name)
     )
+    # An empty day points to the next one with sessions, so nobody pages through a quiet week.
+    next_busy = None
+    if not sessions:
+        following = (
+            TreatmentSession.live()
+            .where(TreatmentSession.patient.in_(me.patients().select(User.id)), TreatmentSession.starts_at >= end)
+            .order_by(TreatmentSession.starts_at)
+            .first()
+        )
+        next_busy = to_local(following.starts_at, zone).date() if following else None
     # LOG-01: one audit row for each patient whose data the roster shows.
     with db.atomic():
         for patient in {s.patient_id: s.patient for s in sessions}.values():
@@ -301,6 +311,7 @@ def roster():
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1),
         sessions=sessions,
+        next_busy=next_busy,
         intentions=_intentions(sessions),
         calendar_on=me.calendar_token_hash is not None,
         button=EmptyForm(),

@@ -104,7 +104,9 @@ def move(practice_id):
         abort(400, "Choose up or down.")
     with db.atomic():
         # Renumber first, so ties from older rows (or a hand-edited database) cannot stall a move.
-        ordered = list(Practice.select().where(Practice.active == practice.active).order_by(Practice.position, Practice.id))
+        ordered = list(
+            Practice.select().where(Practice.active == practice.active).order_by(Practice.position, Practice.id)
+        )
         ids = [p.id for p in ordered]
         here = ids.index(practice.id)
         there = here - 1 if direction == "up" else here + 1
