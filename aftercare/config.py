@@ -10,6 +10,8 @@ DEFAULTS = {
     # (sqlite:///..., postgresql://user:pass@host/db).
     "DATABASE_URL": "sqlite:///aftercare.db",
     "CLINIC_NAME": "aftercare",
+    # Voice notes are files, kept outside the web root: empty means <instance folder>/voice.
+    "VOICE_DIR": "",
     # Shown by the crisis page until an admin sets the clinic's own text.
     "CRISIS_COUNTRY": "US",
     "VAPID_PRIVATE_KEY": "",

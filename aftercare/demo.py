@@ -375,7 +375,9 @@ def ensure_user(login, name, role, password_hash, timezone="America/New_York", t
 CLINIC_ZONE = "America/New_York"
 SERIES_DAYS = (0, 3, 7, 10, 14, 17)  # six infusions over two and a half weeks
 BOOSTER_EVERY = 28
-SLOT_HOURS = (9, 11, 13, 15)
+# Each patient keeps their own slot (clinic time), so a day's roster reads like one room in turns,
+# and the patients far from the clinic are not asked in before dawn.
+SLOT_HOURS = {"priya": 9, "jordan": 11, "luis": 13, "maya": 15, "hannah": 9, "ola": 11, "tom": 13, "grace": 15}
 INTENTIONS = [
     (
         "Why I keep pushing people away when I most need them.",
@@ -391,20 +393,37 @@ INTENTIONS = [
     ("My grief for my mother.", "The need to have it all figured out.", "I can hold this gently."),
 ]
 RIDES = ["my partner, Alex", "my sister", "a friend from work", "my dad"]
+# One prompt per day of the window, each with several reflections, so no two sessions read alike.
 JOURNAL = [
     (
         "What did you notice during the session?",
-        "Colours at first, then a long quiet. I saw the kitchen of the house I grew up in and, for once, "
-        "it did not hurt to be there.",
+        [
+            "Colours at first, then a long quiet. I saw the kitchen of the house I grew up in and, for once, "
+            "it did not hurt to be there.",
+            "Mostly my body: heavy arms, then very light. The music pulled me along when my thoughts started to race.",
+            "I felt far away from everything and it was not frightening. I kept thinking of the sea.",
+            "Harder today. A lot of old anger came up. The nurse's hand on my shoulder helped more than I expected.",
+        ],
     ),
     (
         "How did your intention land?",
-        "I went in wanting to understand the heaviness. What came was less an answer than permission to "
-        "stop fighting it. I cried on the drive home with my sister and it felt like relief.",
+        [
+            "I went in wanting to understand the heaviness. What came was less an answer than permission to "
+            "stop fighting it. I cried on the way home with my sister and it felt like relief.",
+            "My sentence came back to me in the middle of the session and I said it out loud. It felt true "
+            "for the first time.",
+            "I forgot my intention completely, and maybe that was the point. I was just there.",
+            "It landed sideways. I wanted to let go of blaming myself and instead I felt how tired I am of it.",
+        ],
     ),
     (
         "What would you like to carry forward?",
-        "Walk every morning, even ten minutes. Call Dana's office if the old thoughts get loud again.",
+        [
+            "Walk every morning, even ten minutes. Call Dana's office if the old thoughts get loud again.",
+            "Say no to one thing this week without explaining myself.",
+            "Write down one good moment each evening before bed.",
+            "Text my brother. It has been too long.",
+        ],
     ),
 ]
 
@@ -423,8 +442,7 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
     if login == "maya":
         days.append(today - dt.timedelta(days=1))  # yesterday: Maya is in the window of clarity
     session_playlists = [p for p in playlists if p.purpose == "session"] or [None]
-    # Each patient keeps their own slot, so a day's roster reads like a clinic's: one room, in turns.
-    hour = SLOT_HOURS[[login for _, login, *_ in PATIENTS].index(login) % len(SLOT_HOURS)]
+    hour = SLOT_HOURS.get(login, 10)
     for number, day in enumerate(days, start=1):
         wall = dt.datetime.combine(day, dt.time(hour, 0))
         starts_at = wall.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
@@ -446,7 +464,8 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
             },
         )
         if status == COMPLETED:
-            for offset, (prompt, body) in enumerate(JOURNAL[: 1 + rng.randrange(len(JOURNAL))]):
+            for offset, (prompt, bodies) in enumerate(JOURNAL[: 1 + rng.randrange(len(JOURNAL))]):
+                body = bodies[rng.randrange(len(bodies))]
                 written = starts_at + dt.timedelta(days=offset, hours=6)
                 if written > now:
                     break

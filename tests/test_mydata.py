@@ -4,12 +4,15 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import time
 import uuid
 import zipfile
 
 import pytest
 
 from aftercare import selfreports
+from aftercare.journal import voice
 from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
 from aftercare.models import CheckIn
@@ -30,6 +33,7 @@ from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
 from tests.factories import PASSWORD
+from tests.test_journal import ogg_opus
 
 FORMULA_NOTE = '=HYPERLINK("http://x")'
 
@@ -329,6 +333,28 @@ def test_retention_purge_deletes_only_accounts_past_retention(runner, clinic):
     assert again.exit_code == 0
     assert "Deleted 0 closed account(s)" in again.output
     assert AuditEvent.select().where(AuditEvent.action == "account_purged").count() == 1
+
+
+def test_purging_an_account_removes_its_voice_notes_from_disk(app, runner, clinic, tmp_path):
+    """PRIV-02: the audio goes with the account; a recording still being uploaded is left alone."""
+    clinician, active, _ = clinic
+    app.config["VOICE_DIR"] = str(tmp_path / "voice")
+    old = closed_patient(clinician, days_ago=31)
+    with app.app_context():
+        gone, _ = voice.store(old, ogg_opus(1.0), client_id=str(uuid.uuid4()))
+        kept, _ = voice.store(active, ogg_opus(1.0), client_id=str(uuid.uuid4()))
+        gone_path, kept_path = voice.path_of(gone), voice.path_of(kept)
+    week_ago = time.time() - 7 * 86400
+    os.utime(gone_path, (week_ago, week_ago))
+    uploading = tmp_path / "voice" / "0123456789abcdef0123456789abcdef"
+    uploading.write_bytes(b"not committed yet")
+
+    result = runner.invoke(args=["retention", "purge"])
+
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 voice-note file(s) that no longer belonged to anyone." in result.output
+    assert not gone_path.exists()
+    assert kept_path.exists() and uploading.exists()
 
 
 def test_retention_follows_the_clinic_setting(runner, clinic):

@@ -15,7 +15,7 @@
 // A change to it also updates this worker (imported scripts are compared on update checks).
 importScripts("/static/js/outbox.js");
 
-const VERSION = "v2";
+const VERSION = "v3";
 const CACHE = `aftercare-${VERSION}`;
 const SHELL = [
   "/offline",
@@ -23,6 +23,7 @@ const SHELL = [
   "/static/css/app.css",
   "/static/js/app.js",
   "/static/js/outbox.js",
+  "/static/js/crisis.js",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
   "/static/icons/favicon.svg",

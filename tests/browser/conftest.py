@@ -85,13 +85,41 @@ def _fresh_schema_postgres(database):
             database.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
 
 
+class _ClosingBody:
+    """A response body that is closed even when werkzeug's server forgets to.
+
+    When the browser drops a connection mid-response (an <audio> element abandoning a range
+    request for a voice note), werkzeug's dev server raises from its drain loop before it closes
+    the body, and the open file then fails the test as a ResourceWarning. gunicorn closes it.
+    """
+
+    def __init__(self, body):
+        self.body = body
+        self.closed = False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        if not self.closed and hasattr(self.body, "close"):
+            self.closed = True
+            self.body.close()
+
+    def __del__(self):
+        self.close()
+
+
+def _closing(app):
+    return lambda environ, start_response: _ClosingBody(app(environ, start_response))
+
+
 class LiveServer:
     """One app served by werkzeug on 127.0.0.1 in a daemon thread."""
 
     def __init__(self, app):
         self.app = app
         self.database = app.extensions["aftercare_db"]
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"live-server-{self.url}", daemon=True

@@ -79,6 +79,23 @@ def test_clinician_pages_on_a_desktop(desktop, seed):
     desktop.get_by_role("link", name="My account", exact=True).click()
     check_a11y(desktop, "account")
 
+    desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Practices").click()
+    expect(desktop.get_by_role("heading", level=1)).to_have_text("Integration practices")
+    check_a11y(desktop, "practices")
+    desktop.get_by_role("link", name="New practice").click()
+    desktop.get_by_label("Title").fill("Drive to the coast")
+    desktop.get_by_label("What the patient is asked to do").fill("Watch the waves for a while.")
+    desktop.get_by_label("The session day").check()
+    desktop.get_by_role("button", name="Add to the library").click()
+    expect(desktop.locator("#description-error")).to_contain_text("must not drive")
+    check_a11y(desktop, "practice-refused")
+    desktop.get_by_label("The session day").uncheck()
+    desktop.get_by_role("button", name="Add to the library").click()
+    expect(desktop.locator(".flashes")).to_contain_text("Added “Drive to the coast” to the library.")
+    added = desktop.locator(".practice-card", has_text="Drive to the coast")
+    expect(added).to_contain_text("Offered on: The day after, two days after, three days after")
+    expect(added).to_be_in_viewport()  # the page lands on the practice just added
+
 
 def test_admin_pages_on_a_desktop(desktop, seed):
     admin = seed.admin()

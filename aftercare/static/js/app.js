@@ -4,6 +4,7 @@
 
 // The offline outbox (a plain script shared with the service worker): defines self.aftercareOutbox.
 import "./outbox.js";
+import { crisisMatcher } from "./crisis.js";
 
 // The worker is served from /sw.js (not /static/) so that it may control the whole app.
 if ("serviceWorker" in navigator) {
@@ -70,6 +71,24 @@ document.addEventListener("submit", (event) => {
   const message = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// A link to something folded inside a closed <details> (an older session, an earlier shared
+// entry) opens it, in browsers that do not do so themselves.
+function revealTarget() {
+  const id = decodeURIComponent(window.location.hash.slice(1));
+  const target = id && document.getElementById(id);
+  if (!target) return;
+  let opened = false;
+  for (let node = target.parentElement; node; node = node.parentElement) {
+    if (node.tagName === "DETAILS" && !node.open) {
+      node.open = true;
+      opened = true;
+    }
+  }
+  if (opened) target.scrollIntoView();
+}
+window.addEventListener("hashchange", revealTarget);
+revealTarget();
 
 // Copy buttons: button[data-copy-target="#id"] copies the target's value or text.
 for (const button of document.querySelectorAll("button[data-copy-target]")) {
@@ -142,29 +161,6 @@ async function flush(options) {
     console.warn("outbox flush failed:", error);
     return null;
   }
-}
-
-// Crisis words typed in a note (CLIN-04/05): the server's own patterns, embedded in the page,
-// matched here too so that resources open at once even with no connection.
-function crisisMatcher() {
-  let sources = [];
-  try {
-    sources = JSON.parse(document.getElementById("crisis-patterns")?.textContent || "[]");
-  } catch {
-    sources = [];
-  }
-  const patterns = sources.flatMap((source) => {
-    try {
-      return [new RegExp(source)];
-    } catch {
-      return [];
-    }
-  });
-  return (text) => {
-    if (!text) return false;
-    const normal = text.normalize("NFKC").toLowerCase().replace(/[\u2018\u2019]/g, "'");
-    return patterns.some((pattern) => pattern.test(normal));
-  };
 }
 
 const moodForm = document.querySelector('form[data-outbox="mood"]');

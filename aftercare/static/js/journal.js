@@ -4,6 +4,7 @@
 
 // The offline outbox (a plain script shared with the service worker): defines self.aftercareOutbox.
 import "./outbox.js";
+import { crisisMatcher } from "./crisis.js";
 
 const outbox = self.aftercareOutbox;
 const CRISIS_WAIT_MS = 4_000; // how long crisis words wait for the server before /crisis opens
@@ -21,29 +22,6 @@ function go(url) {
   if (leaving) return;
   leaving = true;
   window.location.assign(url);
-}
-
-// The server's crisis patterns, embedded in the page, so crisis words open resources even offline
-// (CLIN-04/05). The same matching as app.js does for mood notes.
-function crisisMatcher() {
-  let sources = [];
-  try {
-    sources = JSON.parse(document.getElementById("crisis-patterns")?.textContent || "[]");
-  } catch {
-    sources = [];
-  }
-  const patterns = sources.flatMap((source) => {
-    try {
-      return [new RegExp(source)];
-    } catch {
-      return [];
-    }
-  });
-  return (text) => {
-    if (!text) return false;
-    const normal = text.normalize("NFKC").toLowerCase().replace(/[\u2018\u2019]/g, "'");
-    return patterns.some((pattern) => pattern.test(normal));
-  };
 }
 
 // ------------------------------------------------------------------ a new entry, through the outbox
