@@ -34,3 +34,18 @@ def normalise(text: str) -> str:
 def has_crisis_language(text: str | None) -> bool:
     """Tell whether free text contains words that should bring up crisis resources."""
     return bool(text) and _CRISIS_RE.search(normalise(text)) is not None
+
+
+# CLIN-08: for 24 hours after a session the patient must not drive, ride or operate machinery,
+# so nothing offered to them in that time may suggest it. Also sensitivity over precision.
+_DRIVING_RE = re.compile(
+    r"\b(?:driv(?:e|es|ing|en)|drove|cars?|"
+    r"(?:bi|bicy|motorcy|motorbi)(?:cle|cles|cling|ke|kes|king)|cycl(?:e|es|ing|ist)|bikes?|biking|"
+    r"scooters?|skateboard\w*|ride (?:a|your) \w+|machinery|heavy equipment|power tools?|chainsaw\w*|"
+    r"operat(?:e|ing) (?:a |any |the )?(?:machine|vehicle|equipment)\w*)\b"
+)
+
+
+def suggests_driving(text: str | None) -> bool:
+    """Tell whether text suggests driving, riding or machinery (CLIN-08)."""
+    return bool(text) and _DRIVING_RE.search(normalise(text)) is not None

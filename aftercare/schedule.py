@@ -20,8 +20,10 @@ from .models import SESSION_KINDS
 from .models import TreatmentSession
 from .models import User
 from .models import utcnow
+from .safety import suggests_driving
 
 WINDOW_HOURS = 72  # the window of clarity after a dosing session
+NO_DRIVING_HOURS = 24  # CLIN-08: counted from the end of the session, when the patient leaves
 MIN_MINUTES, MAX_MINUTES = 10, 480
 MAX_DAYS_AHEAD = 730  # further ahead is almost always a mistyped year
 
@@ -151,15 +153,24 @@ def window(patient: User, now: dt.datetime | None = None) -> Window | None:
         hours = (now - session.ends_at).total_seconds() / 3600
         if -session.duration_minutes / 60 <= hours < WINDOW_HOURS:
             day = (local_day(now, patient.timezone) - local_day(session.starts_at, patient.timezone)).days
-            no_driving = now < session.starts_at + dt.timedelta(hours=24)
+            no_driving = now < session.ends_at + dt.timedelta(hours=NO_DRIVING_HOURS)
             return Window(session=session, hours_since=max(0.0, hours), day=day, no_driving=no_driving)
     return None
 
 
-def practices_for(day: int) -> list[Practice]:
-    """Return the clinic's active practices offered on a given day after a session."""
+def practices_for(day: int, no_driving: bool = False) -> list[Practice]:
+    """Return the clinic's active practices offered on a given day after a session.
+
+    Within the 24 hours without driving, a practice that suggests it is left out whatever its
+    days say (CLIN-08): the form refuses such text for the first two days, but older rows or a
+    session late in the evening must not slip one through.
+    """
     practices = Practice.select().where(Practice.active == True).order_by(Practice.position)  # noqa: E712
-    return [p for p in practices if day in p.day_list]
+    return [
+        p
+        for p in practices
+        if day in p.day_list and not (no_driving and suggests_driving(f"{p.title} {p.description}"))
+    ]
 
 
 # --------------------------------------------------------------------------- changing sessions

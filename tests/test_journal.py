@@ -21,6 +21,7 @@ from werkzeug.test import encode_multipart
 
 from aftercare.journal import entries
 from aftercare.journal import prompts
+from aftercare.journal import views as journal_views
 from aftercare.journal import voice
 from aftercare.journal.export import journal_section
 from aftercare.models import AuditEvent
@@ -525,6 +526,31 @@ ACCEPTED = [
 ]
 
 
+def test_a_forged_sample_count_costs_no_more_reads_than_the_file_has_bytes(monkeypatch):
+    """Fragments that each claim every sample up to the end of the file are read only as far as their box."""
+    trun = full_box(b"trun", 0, 0x100, struct.pack(">I", 0) + struct.pack(">I", 960))
+    moof = box(b"moof", box(b"traf", full_box(b"tfhd", 0, 0, struct.pack(">I", 1)) + trun))
+    head = fragmented_mp4([960])[: -len(box(b"mdat", b"\0" * 200))]
+    data = bytearray(head + moof * 2_000)
+    count_at = len(moof) - 8  # the trun's sample count, from the start of each moof
+    for n in range(2_000):
+        where = len(head) + n * len(moof) + count_at
+        # Exactly as many samples as there are bytes left: the old reader went to the end each time.
+        data[where : where + 4] = struct.pack(">I", (len(data) - where - 4) // 4)
+    data = bytes(data)
+    reads = 0
+    real_uint = voice._uint
+
+    def counting_uint(*args):
+        nonlocal reads
+        reads += 1
+        return real_uint(*args)
+
+    monkeypatch.setattr(voice, "_uint", counting_uint)
+    voice.probe_mp4(data)
+    assert reads < len(data) // 8
+
+
 @pytest.mark.parametrize(("data", "declared", "mime", "seconds"), ACCEPTED)
 def test_voice_notes_are_accepted_by_their_bytes(client, token, patient, voice_dir, data, declared, mime, seconds):
     # Named and labelled as WebM whatever it is: only the bytes count.
@@ -650,7 +676,7 @@ def test_the_owner_downloads_a_voice_note_as_an_attachment(client, note):
     assert audit("voice_note_downloaded").count() == 0  # the patient's own listening is not a disclosure
 
 
-def test_a_clinician_hears_a_voice_note_only_once_it_is_shared(app, client, clinic, note):
+def test_a_clinician_hears_a_voice_note_only_once_it_is_shared(app, client, clinic, note, monkeypatch):
     clinician = signed_in(app, clinic["clinician"])
     with clinician.get(f"/journal/voice/{note.id}") as response:
         assert response.status_code == 404  # private (AC-03)
@@ -670,7 +696,14 @@ def test_a_clinician_hears_a_voice_note_only_once_it_is_shared(app, client, clin
         assert response.status_code == 206
     with clinician.get(f"/journal/voice/{note.id}", headers={"Range": "bytes=0-"}) as response:
         assert response.status_code == 206
-    assert audit("voice_note_downloaded").count() == 2
+    assert audit("voice_note_downloaded").count() == 1
+    # Later, any request that returns audio is a new listen, whichever bytes it starts from:
+    # a download cannot dodge the log by skipping byte 0 (LOG-01).
+    monkeypatch.setattr(journal_views, "LISTEN_WINDOW", dt.timedelta(0))  # audit rows cannot be aged
+    for ranges in ("bytes=1-", f"bytes=-{note.size}"):
+        with clinician.get(f"/journal/voice/{note.id}", headers={"Range": ranges}) as response:
+            assert response.status_code == 206
+    assert audit("voice_note_downloaded").count() == 3
 
     stranger = signed_in(app, clinic["stranger"])
     with stranger.get(f"/journal/voice/{note.id}") as response:
@@ -682,7 +715,7 @@ def test_a_clinician_hears_a_voice_note_only_once_it_is_shared(app, client, clin
     client.post(f"/journal/voice/{note.id}/share", data={"csrf_token": token, "share": "0"})
     with clinician.get(f"/journal/voice/{note.id}") as response:
         assert response.status_code == 404
-    assert audit("voice_note_downloaded").count() == 2
+    assert audit("voice_note_downloaded").count() == 3
 
 
 def test_another_patients_voice_note_is_not_found(app, clinic, note, voice_dir):

@@ -370,6 +370,11 @@ def test_the_window_closes_after_72_real_hours_across_dst(clinic):
     assert schedule.window(clinic.patient, now=wall_later) is not None
     during = schedule.window(clinic.patient, now=session.starts_at + dt.timedelta(minutes=30))
     assert (during.day, during.hours_since, during.no_driving) == (0, 0.0, True)
+    # CLIN-08: 24 real hours from when the patient leaves, across the lost hour (12:00 EDT on the wall).
+    almost = schedule.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=23, minutes=59))
+    after = schedule.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=24))
+    assert (almost.day, almost.no_driving, after.no_driving) == (1, True, False)
+    assert to_local(session.ends_at + dt.timedelta(hours=24), NY).strftime("%a %H:%M %Z") == "Sun 12:00 EDT"
 
 
 @pytest.mark.parametrize(
@@ -454,6 +459,10 @@ def test_the_roster_defaults_to_today_in_the_clinic_and_links_other_days(client,
     bad = client.get("/clinician/roster?day=next-tuesday")
     assert bad.status_code == 400
     assert "Choose a day as year-month-day" in bad.get_data(as_text=True)
+    for far in ("9999-12-31", "0001-01-01", "1999-12-31"):
+        bad = client.get(f"/clinician/roster?day={far}")
+        assert bad.status_code == 400, far
+        assert "Check the year" in bad.get_data(as_text=True)
 
 
 # --------------------------------------------------------------------------- the patient's side
@@ -683,7 +692,9 @@ def test_the_clinicians_calendar_holds_their_patients_sessions_without_names(cli
         body = response.get_data(as_text=True)
     assert f"UID:session-{mine.id}@localhost" in body and f"session-{other.id}@" not in body
     assert "Robin" not in body and "SUMMARY:aftercare appointment" in body
-    assert AuditEvent.select().where(AuditEvent.action == "calendar_feed").count() == 1
+    # LOG-01: who downloaded which patient's appointment times.
+    feeds = AuditEvent.select().where(AuditEvent.action == "calendar_feed")
+    assert [(e.actor_id, e.patient_id) for e in feeds] == [(clinic.clinician.id, clinic.patient.id)]
 
 
 def test_replaced_revoked_unknown_and_closed_calendar_links_are_404(client, clinic):

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from aftercare import schedule
 from aftercare.models import AuditEvent
 from aftercare.models import Practice
 from aftercare.models import TreatmentSession
@@ -155,6 +156,9 @@ def test_moving_changes_the_order_patients_see(app, client, auth, staff):
         ({"kind": "ritual"}, "Not a valid choice"),
         ({"days": ["0", "1"], "description": "Drive somewhere beautiful and watch the sunset."}, "must not drive"),
         ({"days": ["0"], "title": "Bike ride", "description": "A gentle ride."}, "must not drive"),
+        # "The day after" an evening session begins within its 24 hours without driving.
+        ({"days": ["1", "2"], "description": "Go cycling along the river."}, "must not drive"),
+        ({"days": ["1"], "description": "Tidy the garden with power tools."}, "must not drive"),
     ],
 )
 def test_bad_practices_are_refused_and_nothing_changes(app, client, staff, fields, message):
@@ -169,9 +173,22 @@ def test_bad_practices_are_refused_and_nothing_changes(app, client, staff, field
     assert AuditEvent.select().where(AuditEvent.action.startswith("practice_")).count() == 0
 
 
-def test_a_driving_practice_is_fine_from_the_day_after(app, staff):
+def test_a_driving_practice_is_fine_from_two_days_after(app, staff):
     response = staff("/practices/new", practice_form(title="Drive to the coast", days=["2", "3"]))
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("day", "no_driving", "offered"),
+    [(1, True, False), (1, False, True), (2, False, True)],
+    ids=["day-1-within-24-hours", "day-1-after-24-hours", "day-2"],
+)
+def test_a_practice_that_suggests_driving_is_never_offered_within_24_hours(app, day, no_driving, offered):
+    """CLIN-08 on the Today screen too: a row stored before the rule (or by hand) does not slip through."""
+    Practice.create(title="Scenic drive", kind="other", description="Drive out to the lake.", days="1,2", position=99)
+    titles = [p.title for p in schedule.practices_for(day, no_driving)]
+    assert ("Scenic drive" in titles) is offered
+    assert "Journaling" in titles
 
 
 def test_unknown_practices_are_404(app, client, staff):

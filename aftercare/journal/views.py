@@ -1,5 +1,6 @@
 """The patient's journal pages, the voice-note upload and download, and the JSON endpoint for the outbox."""
 
+import datetime as dt
 import uuid
 
 from flask import abort
@@ -27,6 +28,7 @@ from ..models import JournalEntry
 from ..models import PATIENT
 from ..models import TreatmentSession
 from ..models import User
+from ..models import utcnow
 from ..models import VoiceNote
 from ..safety import CRISIS_PATTERNS
 from ..safety import has_crisis_language
@@ -263,13 +265,26 @@ def upload_voice():
     return redirect(url_for("journal.index", _anchor=f"voice-{note.id}"))
 
 
+# An <audio> element fetches a file as several byte ranges, and seeking fetches more: one row per
+# clinician and voice note within this time is one listen, however the bytes were asked for.
+LISTEN_WINDOW = dt.timedelta(minutes=10)
+
+
 def _audit_download(viewer: User, patient: User, note: VoiceNote) -> None:
-    # An <audio> element fetches a file in byte ranges; a listen or a download starts at byte 0,
-    # so that request alone is the one written to the log (LOG-01), not every range of it.
-    ranges = request.range.ranges if request.range else None
-    if ranges and ranges[0][0] != 0:
-        return
-    AuditEvent.record("voice_note_downloaded", actor=viewer, patient=patient, detail=f"voice note {note.id}")
+    """Write the audit row for a clinician hearing or downloading a voice note (LOG-01).
+
+    Every request that returns audio counts, whichever range it asks for: only a repeat within
+    LISTEN_WINDOW of a row already written for the same clinician and note is not written again.
+    """
+    detail = f"voice note {note.id}"
+    recent = AuditEvent.select().where(
+        AuditEvent.action == "voice_note_downloaded",
+        AuditEvent.actor_id == viewer.id,
+        AuditEvent.detail == detail,
+        AuditEvent.at >= utcnow() - LISTEN_WINDOW,
+    )
+    if not recent.exists():
+        AuditEvent.record("voice_note_downloaded", actor=viewer, patient=patient, detail=detail)
 
 
 @bp.route(f"/journal/voice/<{ID}:note_id>")

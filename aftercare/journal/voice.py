@@ -286,7 +286,7 @@ def _read_fragment(data, start, end, default_duration, track_end) -> None:
     track_id = base = 0
     sample_duration = None
     total = 0
-    for kind, k_start, _ in _boxes(data, start, end):
+    for kind, k_start, k_end in _boxes(data, start, end):
         version, flags, body = _full_box(data, k_start)
         if kind == b"tfhd":
             track_id = _uint(data, body, 4)
@@ -303,6 +303,10 @@ def _read_fragment(data, start, end, default_duration, track_end) -> None:
                 total += count * fixed
                 continue
             stride = 4 * sum(1 for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit)
+            # Only the samples that fit in this box: a forged count must not turn a 10 MiB
+            # upload into billions of reads (each box's samples are read once, so the whole
+            # walk is bounded by the file's size).
+            count = min(count, max(0, (k_end - pos) // stride))
             for n in range(count):
                 total += _uint(data, pos + n * stride, 4)
     if track_id:

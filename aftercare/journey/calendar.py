@@ -71,8 +71,11 @@ def _utc(when: dt.datetime) -> dt.datetime:
     return when.replace(tzinfo=dt.UTC)
 
 
-def feed(user: User, host: str, now: dt.datetime | None = None) -> bytes:
-    """Build the user's calendar: one event per session, cancelled ones marked so apps remove them."""
+def feed(user: User, host: str, now: dt.datetime | None = None) -> tuple[bytes, set[int]]:
+    """Build the user's calendar: one event per session, cancelled ones marked so apps remove them.
+
+    Return the .ics bytes and the ids of the patients whose appointments it holds (for the audit log).
+    """
     now = now or utcnow()
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -98,4 +101,4 @@ def feed(user: User, host: str, now: dt.datetime | None = None) -> bytes:
         event.add("transp", "TRANSPARENT" if session.status == CANCELLED else "OPAQUE")
         event.add("class", "PRIVATE")
         calendar.add_component(event)
-    return calendar.to_ical()
+    return calendar.to_ical(), {session.patient_id for session in sessions}

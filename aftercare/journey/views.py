@@ -263,9 +263,13 @@ def _parse_day(value: str | None, zone: str) -> dt.date:
     if not value:
         return schedule.today_in(zone)
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         abort(400, "Choose a day as year-month-day, for example 2026-12-03.")
+    if not 2000 <= day.year <= 2999:
+        # As the scheduling form: also keeps day arithmetic far from datetime's limits (years 1 and 9999).
+        abort(400, "Check the year: choose a day between 2000 and 2999.")
+    return day
 
 
 @bp.route("/clinician/roster")
@@ -375,10 +379,10 @@ def _render_session(session, *, intention_form=None, playlist_form=None, ride_fo
         open=is_open,
         started=schedule.has_started(session, now),
         in_progress=session.starts_at <= now < session.ends_at,
-        # CLIN-08: before a dosing session, and for the 24 hours after it starts.
+        # CLIN-08: before a dosing session, and for the 24 hours after it ends.
         no_driving=session.is_dosing
         and session.status != CANCELLED
-        and (is_open or now < session.starts_at + dt.timedelta(hours=24)),
+        and (is_open or now < session.ends_at + dt.timedelta(hours=schedule.NO_DRIVING_HOURS)),
         intention_form=intention_form,
         playlist_form=playlist_form,
         ride_form=ride_form,
@@ -523,10 +527,13 @@ def calendar_feed(token):
     user = calendar.owner(token)
     if user is None:
         abort(404)
-    body = calendar.feed(user, request.host)
+    body, patient_ids = calendar.feed(user, request.host)
     if user.role == CLINICIAN:
-        # The feed holds patients' appointment times (no names): each download is audited (LOG-01).
-        AuditEvent.record("calendar_feed", actor=user, detail="clinician calendar feed")
+        # The feed holds patients' appointment times (no names): each download is audited,
+        # one row per patient in it, as the roster is (LOG-01).
+        with db.atomic():
+            for patient in User.select().where(User.id.in_(patient_ids)):
+                AuditEvent.record("calendar_feed", actor=user, patient=patient, detail="clinician calendar feed")
     response = Response(body, mimetype="text/calendar")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Disposition"] = 'inline; filename="aftercare.ics"'

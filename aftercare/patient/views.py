@@ -101,7 +101,7 @@ def journey_today(patient: User) -> dict:
         "countdown": countdown(upcoming.starts_at - now) if upcoming and upcoming.starts_at > now else None,
         "todo": todo,
         "window": window,
-        "practices": schedule.practices_for(window.day) if window else [],
+        "practices": schedule.practices_for(window.day, window.no_driving) if window else [],
     }
 
 

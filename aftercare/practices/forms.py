@@ -1,7 +1,5 @@
 """The form for one integration practice in the clinic's library."""
 
-import re
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import SelectChoice
@@ -16,12 +14,14 @@ from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
 from ..models import PRACTICE_KINDS
+from ..safety import suggests_driving
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 1_000
 DAYS = [("0", "The session day"), ("1", "The day after"), ("2", "Two days after"), ("3", "Three days after")]
-# CLIN-08: on the session day the patient must not drive; the day's practices must not suggest it.
-DRIVING = re.compile(r"\b(driv(e|es|ing)|car|cycl(e|ing)|bike|machinery)\b", re.IGNORECASE)
+# CLIN-08: no driving for 24 hours after a session, and days are calendar days: "the day after"
+# an evening session begins a few hours later. So neither may suggest driving.
+NO_DRIVING_DAYS = {"0", "1"}
 
 
 class CheckboxesField(SelectMultipleField):
@@ -56,10 +56,11 @@ class PracticeForm(FlaskForm):
 
     def validate_description(self, field):
         text = f"{self.title.data or ''} {field.data or ''}"
-        if "0" in (self.days.data or []) and DRIVING.search(text):
+        if NO_DRIVING_DAYS & set(self.days.data or []) and suggests_driving(text):
             raise ValidationError(
                 "Patients must not drive, cycle or use machinery for 24 hours after a session, "
-                "so a practice for the session day cannot suggest it. Reword it, or offer it from the day after."
+                "so a practice for the session day or the day after cannot suggest it. "
+                "Reword it, or offer it from two days after."
             )
 
     @property
