@@ -17,6 +17,7 @@ from flask import request
 from flask import Response
 from flask import url_for
 from flask_login import current_user
+from peewee import IntegrityError
 from peewee import JOIN
 
 from .. import schedule
@@ -438,9 +439,15 @@ def pick_playlist(session_id):
     if not form.validate_on_submit():
         return _render_session(session, playlist_form=form, status=422)
     me = _me()
-    with db.atomic():
-        TreatmentSession.update(playlist=form.playlist_id).where(TreatmentSession.id == session.id).execute()
-        AuditEvent.record("playlist_picked", actor=me, patient=me, detail=f"session {session.id}")
+    try:
+        with db.atomic():
+            TreatmentSession.update(playlist=form.playlist_id).where(TreatmentSession.id == session.id).execute()
+            AuditEvent.record("playlist_picked", actor=me, patient=me, detail=f"session {session.id}")
+    except IntegrityError:
+        # The clinic removed that playlist while this page was open (the foreign key refused it).
+        fresh = PlaylistForm(list(session_playlists()), formdata=None)
+        fresh.playlist.errors = ["That playlist is no longer offered. Please choose again."]
+        return _render_session(session, playlist_form=fresh, status=409)
     if form.playlist_id:
         title = next(p.title for p in playlists if p.id == form.playlist_id)
         flash(f"Saved: “{title}” will be ready in the room.", "success")

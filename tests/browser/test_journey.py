@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from aftercare import schedule
 from aftercare.models import ClinicSetting
+from aftercare.models import Intention
 from aftercare.models import Playlist
 from aftercare.models import Track
 from tests.browser.conftest import check_a11y
@@ -116,3 +117,36 @@ def test_patient_prepares_and_the_roster_shows_the_pick_and_the_ride(clinic, pho
     expect(row).to_contain_text("Written")
     expect(row).to_contain_text("Confirmed Sam")
     check_a11y(desktop, "journey-roster")
+
+
+def test_an_intention_outlives_an_expired_token_and_waits_out_a_lost_connection(clinic, live_server, phone):
+    """Writing can take longer than a CSRF token lives; a refusal, or posting offline, would lose the text."""
+    clinician, patient = clinic
+    with live_server.database.connection_context():
+        session = schedule.book(
+            patient,
+            by=clinician,
+            kind="infusion",
+            wall=dt.datetime.combine(schedule.today_in(NY) + dt.timedelta(days=2), dt.time(10)),
+            duration_minutes=60,
+            zone=NY,
+        )
+    sign_in(phone, patient)
+    phone.goto(f"/sessions/{session.id}")
+    explore = phone.get_by_label("What do I hope to explore, uncover or resolve?")
+    explore.fill("What I learned from my grandmother's garden.")
+    phone.evaluate(
+        """() => { for (const f of document.querySelectorAll('input[name="csrf_token"]')) f.value = "expired"; }"""
+    )
+
+    phone.context.set_offline(True)
+    phone.get_by_role("button", name="Save my intention").click()
+    expect(phone.locator("#intention [data-form-status]")).to_contain_text("You seem to be offline.")
+    expect(explore).to_have_value("What I learned from my grandmother's garden.")
+
+    phone.context.set_offline(False)
+    phone.get_by_role("button", name="Save my intention").click()
+    expect(phone.locator(".flashes")).to_contain_text("Your intention is saved.")
+    expect(explore).to_have_value("What I learned from my grandmother's garden.")
+    with live_server.database.connection_context():
+        assert Intention.get(Intention.session == session.id).explore == "What I learned from my grandmother's garden."

@@ -72,6 +72,43 @@ document.addEventListener("submit", (event) => {
   if (message && !window.confirm(message)) event.preventDefault();
 });
 
+// Forms people write in (an intention, an edited entry, a clinician's note) may stay open for
+// longer than a CSRF token lives (an hour), and a refused token would cost the text: the server
+// answers 400 and pages are no-store, so Back shows an empty form. form[data-fresh-token] asks
+// for a fresh token first, and does not post at all while offline, so what was written stays.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !("freshToken" in form.dataset) || form.dataset.tokenReady) return;
+  event.preventDefault();
+  const say = (text) => {
+    let status = form.querySelector("[data-form-status]");
+    if (!status) {
+      status = document.createElement("p");
+      status.className = "form-status";
+      status.setAttribute("role", "status");
+      status.dataset.formStatus = "";
+      form.append(status);
+    }
+    status.textContent = text;
+  };
+  try {
+    const response = await fetch("/api/v1/csrf", {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    });
+    const field = form.querySelector('input[name="csrf_token"]');
+    // Signed out (401): post as it is, and the server says what to do.
+    if (response.ok && field) field.value = (await response.json()).csrf_token;
+  } catch {
+    say("You seem to be offline. What you wrote is still here: save it again when you are back online.");
+    return;
+  }
+  form.dataset.tokenReady = "1";
+  form.requestSubmit(event.submitter);
+  delete form.dataset.tokenReady;
+});
+
 // A link to something folded inside a closed <details> (an older session, an earlier shared
 // entry) opens it, in browsers that do not do so themselves.
 function revealTarget() {

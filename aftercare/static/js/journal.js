@@ -11,7 +11,8 @@ const CRISIS_WAIT_MS = 4_000; // how long crisis words wait for the server befor
 const MAX_SECONDS = 5 * 60;
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const newId = () => (self.crypto?.randomUUID ? self.crypto.randomUUID() : String(Date.now() + Math.random()));
+// The server takes only UUIDs as client ids; the outbox makes them even without crypto.randomUUID.
+const newId = () => outbox.newId();
 const clock = (seconds) => {
   const whole = Math.max(0, Math.floor(seconds));
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;

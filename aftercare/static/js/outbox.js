@@ -219,6 +219,9 @@
       return record;
     },
 
+    /** A new client id (a v4 UUID, also where crypto.randomUUID is missing): the idempotency key. */
+    newId: uuid,
+
     /** How many submissions wait to be sent. */
     async count() {
       return tx([QUEUE], "readonly", ({ [QUEUE]: store }) => req(store.count()));
