@@ -8,8 +8,8 @@ import pytest
 from aftercare import create_app
 from aftercare.db import migrate_database
 from aftercare.db import open_database
-from aftercare.models import MODELS
 from tests import factories
+from tests import postgres
 
 # Run the suite against PostgreSQL by setting this to a postgresql:// URL.
 PG_URL = os.environ.get("AFTERCARE_TEST_DATABASE_URL", "")
@@ -25,6 +25,7 @@ def template_db(tmp_path_factory):
             if tables:
                 database.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
         migrate_database(database)
+        postgres.remember_seed(database)
         database.close_all()
         return PG_URL
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -32,13 +33,6 @@ def template_db(tmp_path_factory):
     migrate_database(database)
     database.close_all()
     return path
-
-
-def _reset_postgres(database):
-    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
-    with database.connection_context():
-        database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        database.execute_sql("INSERT INTO audit_head (id, count, hash) VALUES (1, 0, %s)", ("0" * 64,))
 
 
 @pytest.fixture
@@ -62,7 +56,7 @@ def app(database_url, tmp_path):
     )
     database = app.extensions["aftercare_db"]
     if PG_URL:
-        _reset_postgres(database)
+        postgres.reset(database)
     # No app context stays pushed: a request would reuse it, and with it `g`
     # (flask-login caches the signed-in user there).
     yield app

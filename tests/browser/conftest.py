@@ -25,8 +25,8 @@ from werkzeug.serving import make_server
 from aftercare import create_app
 from aftercare.db import db
 from aftercare.db import migrate_database
-from aftercare.models import MODELS
 from tests import factories
+from tests import postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -70,13 +70,6 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 # --------------------------------------------------------------------------- live server
-
-
-def _reset_postgres(database):
-    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
-    with database.connection_context():
-        database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        database.execute_sql("INSERT INTO audit_head (id, count, hash) VALUES (1, 0, %s)", ("0" * 64,))
 
 
 def _fresh_schema_postgres(database):
@@ -164,6 +157,8 @@ def _live_server(tmp_path_factory):
         path = tmp_path_factory.mktemp("browser") / "aftercare.db"
         app = build_app(f"sqlite:///{path}")
     migrate_database(app.extensions["aftercare_db"])
+    if PG_URL:
+        postgres.remember_seed(app.extensions["aftercare_db"])
     server = LiveServer(app)
     yield server
     server.stop()
@@ -201,7 +196,7 @@ def empty_server(_live_server, tmp_path):
     """
     if PG_URL:
         app = build_app(PG_URL)
-        _reset_postgres(app.extensions["aftercare_db"])
+        postgres.reset(app.extensions["aftercare_db"])
     else:
         app = build_app(f"sqlite:///{tmp_path / 'first-run.db'}")
         migrate_database(app.extensions["aftercare_db"])
