@@ -353,6 +353,11 @@ def demo_command():
         f"{MoodEntry.select().count()} mood entries, {CheckIn.select().count()} check-ins, "
         f"{SafetyAlert.open().count()} open safety alert(s)."
     )
+    upcoming = TreatmentSession.select().where(TreatmentSession.status == SCHEDULED).count()
+    click.echo(
+        f"{TreatmentSession.select().count()} sessions ({upcoming} upcoming), "
+        f"{JournalEntry.select().count()} journal entries, {Playlist.select().count()} playlists."
+    )
 
 
 def ensure_user(login, name, role, password_hash, timezone="America/New_York", totp_secret=None) -> User:

@@ -8,15 +8,20 @@ from peewee import fn
 
 from aftercare import demo
 from aftercare import instruments
+from aftercare import schedule
 from aftercare import selfreports
 from aftercare.demo import DEMO_PASSWORD
 from aftercare.demo import DEMO_TOTP_SECRET
 from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
 from aftercare.models import CheckIn
+from aftercare.models import Intention
+from aftercare.models import JournalEntry
 from aftercare.models import MoodDay
 from aftercare.models import MoodEntry
+from aftercare.models import Playlist
 from aftercare.models import SafetyAlert
+from aftercare.models import TreatmentSession
 from aftercare.models import User
 from aftercare.models import utcnow
 from tests.conftest import csrf_from
@@ -92,6 +97,10 @@ def counts() -> dict:
         "checkins": CheckIn.select().count(),
         "alerts": SafetyAlert.select().count(),
         "audit": AuditEvent.select().count(),
+        "sessions": TreatmentSession.select().count(),
+        "intentions": Intention.select().count(),
+        "journal": JournalEntry.select().count(),
+        "playlists": Playlist.select().count(),
     }
 
 
@@ -194,3 +203,26 @@ def test_demo_output_names_each_patients_course(loaded):
     assert "luis@demo.aftercare.example" in loaded.output
     assert "open safety alert" in loaded.output
     assert "1 open safety alert(s)." in loaded.output
+
+
+def test_every_demo_patient_has_a_series_to_look_back_on_and_a_session_ahead(runner):
+    """The journey in the demo: an induction series, boosters, reflections, and something to prepare for."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert Playlist.select().count() == 4
+    now = utcnow()
+    for _, login, *_ in demo.PATIENTS:
+        p = patient(login)
+        sessions = list(TreatmentSession.for_patient(p))
+        past = [s for s in sessions if s.ends_at <= now]
+        infusions = [s for s in past if s.kind == "infusion"]
+        assert len(infusions) == 6, login
+        assert all(s.playlist_id and s.ride_confirmed_at for s in past), login
+        assert Intention.select().join(TreatmentSession).where(TreatmentSession.patient == p).count() >= len(past)
+        assert [s.status for s in sessions if s.starts_at > now] == ["scheduled"], login
+        numbers = [s.number for s in sessions if s.number]  # dosing sessions that happened or will
+        assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 6, login
+        shared = JournalEntry.select().where(JournalEntry.patient == p, JournalEntry.shared_at.is_null(False))
+        assert shared.count() > 0, login
+    # Maya had a booster yesterday: her Today screen is in the window of clarity.
+    assert schedule.window(patient("maya"), now) is not None
+    assert schedule.window(patient("jordan"), now) is None
