@@ -24,6 +24,7 @@ from aftercare.journal import prompts
 from aftercare.journal import views as journal_views
 from aftercare.journal import voice
 from aftercare.journal.export import journal_section
+from aftercare.localtime import to_local
 from aftercare.models import AuditEvent
 from aftercare.models import COMPLETED
 from aftercare.models import Intention
@@ -339,17 +340,24 @@ def test_crisis_words_raise_an_alert_and_show_support(client, patient):
     )
     assert response.status_code == 302 and response.headers["Location"].endswith("/support")
     alert = SafetyAlert.get()
+    entry = JournalEntry.get()
+    written = to_local(entry.created_at, patient.timezone).strftime("%-d %B %Y")
     assert (alert.patient_id, alert.reason, alert.detail) == (
         patient.id,
         "crisis_language",
-        "Crisis language in a journal entry",
+        f"Crisis language in a journal entry written {written}",
     )
-    entry = JournalEntry.get()
+    assert CRISIS_TEXT not in alert.detail
     assert entry.shared_at is None  # the alert says there were crisis words; the entry stays private
 
+    # Editing the same entry while its alert is open shows support again, without a second alert...
     response = client.post(f"/journal/{entry.id}/edit", data={"csrf_token": token, "body": "I'm better off dead."})
     assert response.headers["Location"].endswith("/support")
-    assert SafetyAlert.select().count() == 2
+    assert SafetyAlert.select().count() == 1
+    # ...but once a clinician has acknowledged it, the same words are news again.
+    SafetyAlert.update(acknowledged_at=utcnow(), note="Called her").execute()
+    client.post(f"/journal/{entry.id}/edit", data={"csrf_token": token, "body": "I'm better off dead, still."})
+    assert SafetyAlert.open().count() == 1 and SafetyAlert.select().count() == 2
 
 
 def test_crisis_words_through_the_api_say_so(client, token, patient):

@@ -554,12 +554,16 @@ def test_crisis_language_in_an_intention_raises_an_alert_and_shows_support(clien
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/support")
     alert = SafetyAlert.get()
+    when = to_local(session.starts_at, NY).strftime("%-d %B %Y")
     assert (alert.patient_id, alert.reason, alert.detail) == (
         clinic.patient.id,
         "crisis_language",
-        "Crisis language in an intention",
+        f"Crisis language in the intention for the session on {when}",
     )
     assert Intention.get().let_go == "Some days I want to die"  # saved too: the care team reads it
+    # Saving it again (another field filled in) is not a second open alert.
+    client.post(url, data={"csrf_token": token, "let_go": "Some days I want to die", "carry": "Breathe"})
+    assert SafetyAlert.select().count() == 1
 
 
 def test_preparation_is_read_only_once_the_session_has_started(client, clinic):

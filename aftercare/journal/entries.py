@@ -13,6 +13,7 @@ from peewee import IntegrityError
 from peewee import JOIN
 
 from ..db import db
+from ..localtime import to_local
 from ..models import AuditEvent
 from ..models import JournalEntry
 from ..models import payload_hash
@@ -27,7 +28,6 @@ from ..selfreports import Invalid
 from .prompts import PROMPT_MAX
 
 BODY_MAX = 20_000  # IN-01
-CRISIS_DETAIL = "Crisis language in a journal entry"
 LIST_LIMIT = 200
 MAX_ID = 2**63 - 1  # the database's largest integer: a larger id is simply not found
 
@@ -100,6 +100,11 @@ def submit(patient: User, data: dict) -> tuple[JournalEntry, bool]:
         return _existing(patient, client_id, fingerprint), False
 
 
+def crisis_detail(patient: User, entry: JournalEntry) -> str:
+    """Name the entry in the alert by when it was written (the words stay in the entry, private)."""
+    return f"Crisis language in a journal entry written {to_local(entry.created_at, patient.timezone):%-d %B %Y}"
+
+
 def _store(patient, client_id, fingerprint, body, prompt, session) -> JournalEntry:
     now = utcnow()
     with db.atomic():
@@ -114,7 +119,7 @@ def _store(patient, client_id, fingerprint, body, prompt, session) -> JournalEnt
             updated_at=now,
         )
         if has_crisis_language(body):
-            SafetyAlert.create(patient=patient, reason="crisis_language", detail=CRISIS_DETAIL)
+            SafetyAlert.raise_unless_open(patient, "crisis_language", crisis_detail(patient, entry))
         AuditEvent.record("journal_entry_written", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
     return entry
 
@@ -132,7 +137,7 @@ def edit(patient: User, entry: JournalEntry, body) -> JournalEntry:
     with db.atomic():
         JournalEntry.update(body=body, updated_at=utcnow()).where(JournalEntry.id == entry.id).execute()
         if has_crisis_language(body):
-            SafetyAlert.create(patient=patient, reason="crisis_language", detail=CRISIS_DETAIL)
+            SafetyAlert.raise_unless_open(patient, "crisis_language", crisis_detail(patient, entry))
         AuditEvent.record("journal_entry_edited", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
     return JournalEntry.get_by_id(entry.id)
 

@@ -420,7 +420,9 @@ def save_intention(session_id):
         ).execute()
         if crisis:
             # CLIN-04, in the same transaction as the words that raised it (DUR-03).
-            SafetyAlert.create(patient=me, reason="crisis_language", detail="Crisis language in an intention")
+            when = to_local(session.starts_at, me.timezone)
+            detail = f"Crisis language in the intention for the session on {when:%-d %B %Y}"
+            SafetyAlert.raise_unless_open(me, "crisis_language", detail)
         AuditEvent.record("intention_saved", actor=me, patient=me, detail=f"session {session.id}")
     if crisis:
         return redirect(url_for("patient.support"))

@@ -136,3 +136,13 @@ class SafetyAlert(BaseModel):
     @classmethod
     def open(cls):
         return cls.select().where(cls.acknowledged_at.is_null())
+
+    @classmethod
+    def raise_unless_open(cls, patient: User, reason: str, detail: str) -> "SafetyAlert":
+        """Open an alert about one piece of writing, unless the same one is still open.
+
+        Saving the same words again (fixing a typo in an entry that holds crisis language) is no
+        news to a clinician who has not yet acted on the first alert; once acknowledged, it is.
+        """
+        existing = cls.open().where(cls.patient == patient, cls.reason == reason, cls.detail == detail).first()
+        return existing or cls.create(patient=patient, reason=reason, detail=detail)
