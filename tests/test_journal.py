@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import stat
 import struct
 import uuid
@@ -364,6 +365,27 @@ def test_crisis_words_through_the_api_say_so(client, token, patient):
     response = post_api(client, token, entry_body(body=CRISIS_TEXT))
     assert response.status_code == 201 and response.get_json()["crisis"] is True
     assert SafetyAlert.select().where(SafetyAlert.reason == "crisis_language").count() == 1
+
+
+def test_the_journal_pages_back_through_every_entry(client, patient):
+    start = utcnow() - dt.timedelta(days=60)
+    for n in range(entries.PAGE_SIZE + 5):
+        entry, _ = entries.submit(patient, entry_body(body=f"Entry number {n}."))
+        JournalEntry.update(created_at=start + dt.timedelta(days=n)).where(JournalEntry.id == entry.id).execute()
+
+    first = client.get("/journal").get_data(as_text=True)
+    newest = entries.PAGE_SIZE + 4
+    assert f"Entry number {newest}." in first and "Entry number 5." in first
+    assert "Entry number 4." not in first and "Newest entries" not in first
+    older = re.search(r'href="(/journal\?before=[^"]+)" rel="next">Older entries', first).group(1)
+
+    second = client.get(older).get_data(as_text=True)
+    assert [f"Entry number {n}." in second for n in (4, 0, 5)] == [True, True, False]
+    assert "Older entries" not in second and "← Newest entries" in second
+    for bad in ("yesterday", "2026-13-01"):
+        response = client.get(f"/journal?before={bad}")
+        assert response.status_code == 400
+        assert "Go back to the newest entries" in response.get_data(as_text=True)
 
 
 def test_entries_are_private_until_shared_with_one_tap(app, client, clinic, patient):

@@ -28,7 +28,8 @@ from ..selfreports import Invalid
 from .prompts import PROMPT_MAX
 
 BODY_MAX = 20_000  # IN-01
-LIST_LIMIT = 200
+LIST_LIMIT = 200  # the care team's view (older shared items fold away there)
+PAGE_SIZE = 30  # the patient's journal, a page at a time, so nothing is out of reach
 MAX_ID = 2**63 - 1  # the database's largest integer: a larger id is simply not found
 
 
@@ -201,19 +202,27 @@ def with_session(model, patient: User):
     )
 
 
-def _items(patient: User, shared_only: bool = False) -> list[Item]:
+def _items(
+    patient: User, shared_only: bool = False, before: dt.datetime | None = None, limit: int = LIST_LIMIT
+) -> list[Item]:
     items = []
     for kind, model in (("entry", JournalEntry), ("voice", VoiceNote)):
-        query = with_session(model, patient).order_by(model.created_at.desc(), model.id.desc()).limit(LIST_LIMIT)
+        query = with_session(model, patient).order_by(model.created_at.desc(), model.id.desc()).limit(limit)
         if shared_only:
             query = query.where(model.shared_at.is_null(False))
+        if before is not None:
+            query = query.where(model.created_at < before)
         items += [Item(kind, row) for row in query]
-    return sorted(items, key=lambda item: (item.at, item.row.id), reverse=True)[:LIST_LIMIT]
+    return sorted(items, key=lambda item: (item.at, item.row.id), reverse=True)[:limit]
 
 
-def timeline(patient: User) -> list[Item]:
-    """Return the patient's own entries and voice notes, newest first."""
-    return _items(patient)
+def timeline(patient: User, before: dt.datetime | None = None) -> tuple[list[Item], dt.datetime | None]:
+    """Return one page of the patient's own entries and voice notes, newest first, written before `before`,
+    and where the next (older) page starts, or None when this page reaches the first entry."""
+    items = _items(patient, before=before, limit=PAGE_SIZE + 1)
+    if len(items) > PAGE_SIZE:
+        return items[:PAGE_SIZE], items[PAGE_SIZE - 1].at
+    return items, None
 
 
 def shared_for_patient(patient: User) -> list[Item]:

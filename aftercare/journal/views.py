@@ -87,7 +87,16 @@ def _share_value() -> bool:
 @bp.route("/journal")
 @patients_only
 def index():
-    return render_template("journal/index.html", items=entries.timeline(_me()))
+    before = None
+    if request.args.get("before"):
+        try:
+            before = dt.datetime.fromisoformat(request.args["before"]).replace(tzinfo=None)
+        except ValueError:
+            abort(400, "That page of your journal could not be found. Go back to the newest entries.")
+    items, older = entries.timeline(_me(), before)
+    return render_template(
+        "journal/index.html", items=items, older=older and older.isoformat(), paged=before is not None
+    )
 
 
 def _new_page(form: EntryForm, prompt: prompts.Prompt, errors: dict, status: int = 200):
