@@ -103,16 +103,16 @@ def move(practice_id):
     if not EmptyForm().validate_on_submit() or direction not in ("up", "down"):
         abort(400, "Choose up or down.")
     with db.atomic():
-        practice = _practice(practice_id)  # as it is now, not as it was when the page was drawn
+        # As it is now: archived or restored by someone else a moment ago, it moves in its new list.
+        practice = _practice(practice_id)
         # Renumber first, so ties from older rows (or a hand-edited database) cannot stall a move.
         ordered = list(
             Practice.select().where(Practice.active == practice.active).order_by(Practice.position, Practice.id)
         )
         ids = [p.id for p in ordered]
-        # Archived or restored by someone else a moment ago: it is no longer in this list.
-        here = ids.index(practice.id) if practice.id in ids else -1
+        here = ids.index(practice.id)
         there = here - 1 if direction == "up" else here + 1
-        if here >= 0 and 0 <= there < len(ids):
+        if 0 <= there < len(ids):
             ids[here], ids[there] = ids[there], ids[here]
             for position, pid in enumerate(ids, start=1):
                 Practice.update(position=position).where(Practice.id == pid).execute()
