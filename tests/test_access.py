@@ -330,7 +330,7 @@ def test_access_matrix(app, people, tmp_path):
             voice.store(people["patient_b"], ogg_opus(seconds), client_id=str(uuid.uuid4()))[0]
             for seconds in (1.0, 2.0)
         )
-    voice.set_shared(people["patient_b"], note_b, True)
+    entries.set_shared(people["patient_b"], note_b, True)
     values = {
         "practice": Practice.select().first().id,
         "entry_b": entry_b.id,

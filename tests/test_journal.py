@@ -789,7 +789,7 @@ def test_the_care_team_partial_shows_only_what_is_shared(app, clinic, voice_dir)
     )[0]
     entries.submit(patient, entry_body(body="Private thoughts."))
     entries.set_shared(patient, entry, True)
-    voice.set_shared(patient, shared_note, True)
+    entries.set_shared(patient, shared_note, True)
 
     items = entries.shared_for_patient(patient)
     assert [(i.kind, i.row.id) for i in items] == [("entry", entry.id), ("voice", shared_note.id)]
@@ -812,7 +812,7 @@ def test_the_export_section_holds_entries_and_voice_notes(app, clinic, voice_dir
     entries.submit(clinic["other"], entry_body(body="Not theirs."))
     with app.test_request_context():
         note, _ = voice.store(patient, ogg_opus(2.0), client_id=str(uuid.uuid4()))
-        voice.set_shared(patient, note, True)
+        entries.set_shared(patient, note, True)
         section = journal_section(patient)
         archive, _ = export.build_zip(patient, [section], "Test clinic")
     assert section.key == "journal"

@@ -149,17 +149,23 @@ def delete(patient: User, entry: JournalEntry) -> None:
         AuditEvent.record("journal_entry_deleted", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
 
 
-def set_shared(patient: User, entry: JournalEntry, share: bool) -> bool:
-    """Share an entry with the care team, or stop; return whether anything changed."""
+# What the audit log calls each kind of shareable item (its action prefix and its name in the detail).
+_SHARE_NAMES = {JournalEntry: ("journal_entry", "journal entry"), VoiceNote: ("voice_note", "voice note")}
+
+
+def set_shared(patient: User, item: JournalEntry | VoiceNote, share: bool) -> bool:
+    """Share an entry or a voice note with the care team, or stop; return whether anything changed."""
+    model = type(item)
+    action, name = _SHARE_NAMES[model]
     with db.atomic():
         changed = (
-            JournalEntry.update(shared_at=utcnow() if share else None)
-            .where(JournalEntry.id == entry.id, JournalEntry.shared_at.is_null(share))
+            model.update(shared_at=utcnow() if share else None)
+            .where(model.id == item.id, model.shared_at.is_null(share))
             .execute()
         )
         if changed:
-            action = "journal_entry_shared" if share else "journal_entry_unshared"
-            AuditEvent.record(action, actor=patient, patient=patient, detail=f"journal entry {entry.id}")
+            verb = "shared" if share else "unshared"
+            AuditEvent.record(f"{action}_{verb}", actor=patient, patient=patient, detail=f"{name} {item.id}")
     return bool(changed)
 
 

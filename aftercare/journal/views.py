@@ -333,7 +333,7 @@ def voice_file(note_id):
 def share_voice(note_id):
     note = _own_note(note_id)
     share = _share_value()
-    voice.set_shared(_me(), note, share)
+    entries.set_shared(_me(), note, share)
     flash(
         "Shared with your care team." if share else "No longer shared. Only you can hear this voice note.",
         "success",

@@ -34,7 +34,6 @@ from ..db import db
 from ..models import AuditEvent
 from ..models import TreatmentSession
 from ..models import User
-from ..models import utcnow
 from ..models import VoiceNote
 from ..selfreports import Conflict
 from ..selfreports import Invalid
@@ -460,20 +459,6 @@ def store(
         path.unlink(missing_ok=True)
         raise
     return note, True
-
-
-def set_shared(patient: User, note: VoiceNote, share: bool) -> bool:
-    """Share a voice note with the care team, or stop; return whether anything changed."""
-    with db.atomic():
-        changed = (
-            VoiceNote.update(shared_at=utcnow() if share else None)
-            .where(VoiceNote.id == note.id, VoiceNote.shared_at.is_null(share))
-            .execute()
-        )
-        if changed:
-            action = "voice_note_shared" if share else "voice_note_unshared"
-            AuditEvent.record(action, actor=patient, patient=patient, detail=f"voice note {note.id}")
-    return bool(changed)
 
 
 def delete(patient: User, note: VoiceNote) -> None:
