@@ -25,7 +25,9 @@ PYTEST_ARGS ?=
 VENV_CFG := $(VENV)/pyvenv.cfg
 RUN_STAMP := $(VENV)/.aftercare-installed
 TEST_STAMP := $(VENV)/.aftercare-installed-test
-FLASK := $(VENV)/bin/flask --app aftercare --debug
+# Only AFTERCARE_ENV=development relaxes production's rules (the development key, plain-http cookies,
+# the demo clinic); --debug adds the reloader and debugger for this machine.
+FLASK := AFTERCARE_ENV=development $(VENV)/bin/flask --app aftercare --debug
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 

@@ -10,11 +10,12 @@ from . import config
 from . import db
 from . import errors
 from . import headers
+from . import inputs
 from . import localtime
 from . import logs
 from .extensions import csrf
 from .extensions import login_manager
-from .sessions import ServerSessionInterface
+from .websessions import ServerSessionInterface
 
 
 def create_app(test_config=None):
@@ -25,10 +26,12 @@ def create_app(test_config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        # The client's address and scheme, never its host: links come from AFTERCARE_BASE_URL (CFG-02).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
     db.init_app(app)
     app.session_interface = ServerSessionInterface()
+    inputs.init_app(app)  # before the blueprints: their <int:...> routes take the bounded converter
     access.init_app(app)  # before CSRF: an anonymous caller learns 401, not "bad token"
     register_extensions(app)
     register_blueprints(app)
@@ -63,10 +66,12 @@ def register_blueprints(app):
     from .playlists.views import bp as playlists_bp
     from .practices.views import bp as practices_bp
     from .pwa.views import bp as pwa_bp
+    from .selfreports.views import bp as selfreports_bp
 
     app.register_blueprint(pwa_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(selfreports_bp)
     app.register_blueprint(mydata_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(journey_bp)

@@ -1,11 +1,23 @@
-"""Configuration: development defaults, overridden by AFTERCARE_* environment variables."""
+"""Configuration: defaults, overridden by AFTERCARE_* environment variables (CFG-01/02).
+
+Production is the default. Only AFTERCARE_ENV=development (the Makefile sets it) relaxes
+anything: the development secret key, insecure cookies, a base URL taken from the request, and
+the demo clinic. FLASK_DEBUG and `--debug` change none of these; they only turn on the reloader
+and the debugger, which must never run on a clinic's server anyway.
+"""
 
 import os
+from urllib.parse import urlsplit
 
+DEVELOPMENT = "development"
 DEV_SECRET_KEY = "dev"
 
 DEFAULTS = {
+    "ENV": "production",
     "SECRET_KEY": DEV_SECRET_KEY,
+    # The address patients and staff use, e.g. https://care.example-clinic.org. Every absolute link
+    # (invites, resets, calendar feeds, push payloads) is built from it, never from request headers.
+    "BASE_URL": "",
     # A path relative to the instance folder, or a full peewee URL
     # (sqlite:///..., postgresql://user:pass@host/db).
     "DATABASE_URL": "sqlite:///aftercare.db",
@@ -35,7 +47,7 @@ INT_KEYS = {key for key, value in DEFAULTS.items() if isinstance(value, int)}
 
 
 def load(app, test_config=None):
-    """Fill app.config from the defaults, the environment and test_config."""
+    """Fill app.config from the defaults, the environment and test_config; refuse an unsafe production."""
     app.config.from_mapping(DEFAULTS)
     for key in DEFAULTS:
         value = os.environ.get(f"AFTERCARE_{key}")
@@ -44,17 +56,18 @@ def load(app, test_config=None):
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    production = not (app.debug or app.testing)
-    if production and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
-        raise RuntimeError(
-            "AFTERCARE_SECRET_KEY is not set. Generate one with "
-            "`python -c 'import secrets; print(secrets.token_hex(32))'` "
-            "and set it in the environment before starting aftercare."
-        )
+    # Tests configure themselves (TESTING); everyone else is in production unless they say otherwise.
+    production = not (app.config["ENV"] == DEVELOPMENT or app.testing)
+    if production:
+        _check_production(app.config)
+    base_url = app.config["BASE_URL"].rstrip("/")
+    if base_url:
+        _check_base_url(base_url)
 
     app.config.update(
         PRODUCTION=production,
-        # Flask's own defaults are unsafe for health data (see security.md).
+        BASE_URL=base_url,
+        # Flask's own defaults are unsafe for health data (see docs/security.md).
         SESSION_COOKIE_NAME="__Host-aftercare" if production else "aftercare",
         SESSION_COOKIE_SECURE=production,
         SESSION_COOKIE_HTTPONLY=True,
@@ -63,5 +76,30 @@ def load(app, test_config=None):
         MAX_FORM_MEMORY_SIZE=512 * 1024,
         WTF_CSRF_TIME_LIMIT=3600,
         WTF_CSRF_SSL_STRICT=True,
-        TEMPLATES_AUTO_RELOAD=app.debug,
+        TEMPLATES_AUTO_RELOAD=not production and app.debug,
     )
+
+
+def _check_production(config) -> None:
+    if config["SECRET_KEY"] == DEV_SECRET_KEY or len(config["SECRET_KEY"]) < 16:
+        raise RuntimeError(
+            "AFTERCARE_SECRET_KEY is not set. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'` and set it in the environment "
+            "before starting aftercare (or set AFTERCARE_ENV=development on a development machine)."
+        )
+    if not config["BASE_URL"]:
+        raise RuntimeError(
+            "AFTERCARE_BASE_URL is not set. Set it to the address patients and staff open, for example "
+            "https://care.example-clinic.org: invite, reset and calendar links are built from it."
+        )
+
+
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise RuntimeError(f"AFTERCARE_BASE_URL must be an origin like https://care.example-clinic.org, not {url!r}.")
+    if parts.path or parts.query or parts.fragment:
+        raise RuntimeError(
+            f"AFTERCARE_BASE_URL must be an origin like https://care.example-clinic.org (no path), not {url!r}: "
+            "aftercare is served at the root of its own host name."
+        )

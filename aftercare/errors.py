@@ -10,6 +10,8 @@ from peewee import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .db import is_locked
+from .idempotency import Conflict
+from .inputs import Invalid
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,20 @@ def handle_operational(error: OperationalError):
     return _respond(500)
 
 
+def handle_invalid(error: Invalid):
+    """A submission that cannot be stored: 422 with a message per field (forms catch it themselves)."""
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error="Please check your answers", message=str(error), fields=error.fields), 422
+    return _respond(422, " ".join(error.fields.values()))
+
+
+def handle_conflict(error: Conflict):
+    """A client id used before for something else (DUR-04): refused, and the device keeps its copy."""
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error="Conflict", message=str(error)), 422
+    return _respond(422, str(error))
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s", request.endpoint)
     return _respond(500)
@@ -70,4 +86,6 @@ def init_app(app):
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(OperationalError, handle_operational)
+    app.register_error_handler(Invalid, handle_invalid)
+    app.register_error_handler(Conflict, handle_conflict)
     app.register_error_handler(Exception, handle_unexpected)

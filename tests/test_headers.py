@@ -25,7 +25,9 @@ def test_no_hsts_in_development(client):
 
 
 def test_production_sets_hsts_and_host_cookie(database_url, monkeypatch):
+    monkeypatch.delenv("AFTERCARE_ENV", raising=False)
     monkeypatch.setenv("AFTERCARE_SECRET_KEY", "a-real-secret-for-this-test")
+    monkeypatch.setenv("AFTERCARE_BASE_URL", "https://clinic.example")
     app = create_app({"DATABASE_URL": database_url})
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-aftercare"
     client = app.test_client()
@@ -38,6 +40,7 @@ def test_production_sets_hsts_and_host_cookie(database_url, monkeypatch):
 
 
 def test_production_refuses_the_development_secret(database_url, monkeypatch):
+    monkeypatch.delenv("AFTERCARE_ENV", raising=False)
     monkeypatch.delenv("AFTERCARE_SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="AFTERCARE_SECRET_KEY"):
         create_app({"DATABASE_URL": database_url})

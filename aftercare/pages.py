@@ -1,0 +1,59 @@
+"""Pages more than one blueprint shows."""
+
+from collections.abc import Callable
+
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+
+from .forms import EmptyForm
+from .links import external_url
+from .models import Invite
+from .models import User
+
+
+def invite_from(form, role: str, *, by, taken: str, back_url: str, back_label: str):
+    """Issue an invite from a validated form and show its link and code; None, with the form's error, if taken."""
+    if User.by_email(form.email.data).exists():
+        form.email.errors.append(taken)
+        return None
+    invite, token, code = Invite.issue(
+        role=role, email=form.email.data, name=form.name.data, invited_by=by, days=current_app.config["INVITE_DAYS"]
+    )
+    return show_invite(invite, token, code, back_url=back_url, back_label=back_label)
+
+
+def show_invite(invite, token: str, code: str, *, back_url: str, back_label: str):
+    """Show a new invite's link and code, the only time they can be shown (the link from the base URL: CFG-02)."""
+    return render_template(
+        "_partials/invite_ready.html",
+        invite=invite,
+        link=external_url("auth.join_link", token=token),
+        join_url=external_url("auth.join"),
+        code=code,
+        back_url=back_url,
+        back_label=back_label,
+    )
+
+
+def require_button() -> None:
+    """Refuse (400) a button's post that does not carry its form's CSRF token: no state change without it."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+def button(change: Callable[[], object], message: str, target: str, category: str = "success"):
+    """Do what a button asks once its post carries the CSRF token (else 400); say so and go on to `target`."""
+    require_button()
+    change()
+    flash(message, category)
+    return redirect(target)
+
+
+def stored(submission: tuple, as_json: Callable):
+    """Answer a submission from the outbox: 201 with the new row, or 200 with the original for a replay (DUR-04)."""
+    row, created = submission
+    return jsonify(as_json(row)), 201 if created else 200
