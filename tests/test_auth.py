@@ -7,7 +7,7 @@ import pytest
 
 from aftercare.models import CareRelationship
 from aftercare.models import Invite
-from aftercare.models import LoginFailure
+from aftercare.models import LoginThrottle
 from aftercare.models import PasswordReset
 from aftercare.models import RecoveryCode
 from aftercare.models import User
@@ -15,6 +15,7 @@ from aftercare.models import utcnow
 from aftercare.models import WebSession
 from tests.conftest import Auth
 from tests.conftest import csrf_from
+from tests.conftest import post_form
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
@@ -27,11 +28,6 @@ def clinic(app):
     clinician = make_clinician()
     patient = make_patient(clinician)
     return admin, clinician, patient
-
-
-def post_form(client, path, data, page=None):
-    token = csrf_from(client.get(page or path).get_data(as_text=True))
-    return client.post(path, data={"csrf_token": token, **data})
 
 
 def test_patient_signs_in_and_lands_on_today(client, auth, clinic):
@@ -63,16 +59,17 @@ def test_sixth_wrong_password_within_15_minutes_is_429(client, auth, clinic):
     response = auth.login(patient, password="wrong password!")
     assert response.status_code == 429
     assert 800 < int(response.headers["Retry-After"]) <= 901
-    # Locked even with the right password; the counter lives in the database.
+    # Locked even with the right password; the counter lives in the database, and every try counts.
     assert auth.login(patient).status_code == 429
-    assert LoginFailure.recent(patient.email, 15).count() == 5
+    assert LoginThrottle.get(LoginThrottle.account_key == LoginThrottle.key_for(patient.email)).attempts == 7
 
 
 def test_lockout_ends_after_15_minutes(client, auth, clinic):
     _, _, patient = clinic
-    old = utcnow() - dt.timedelta(minutes=16)
-    for _ in range(5):
-        LoginFailure.create(account_key=LoginFailure.key_for(patient.email), at=old)
+    for _ in range(6):
+        auth.login(patient, password="wrong password!")
+    assert auth.login(patient).status_code == 429
+    LoginThrottle.update(window_start=utcnow() - dt.timedelta(minutes=16)).execute()
     assert auth.login(patient).status_code == 302
 
 
@@ -497,3 +494,133 @@ def test_adding_someone_who_is_not_a_clinician_is_refused(client, auth, clinic):
     )
     assert response.status_code == 302
     assert not admin.cares_for(patient)
+
+
+# AUTH-09: after sign-in, only a same-origin path.
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%09/evil.example",
+        "/%0d/x",
+        "/%0a/evil.example",
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/%20/evil.example",
+        "%09/evil.example",
+        "/home%00",
+        "evil.example",
+    ],
+)
+def test_sign_in_never_redirects_off_the_site(client, clinic, target):
+    _, _, patient = clinic
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        f"/login?next={target}", data={"csrf_token": token, "email": patient.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/home"
+
+
+@pytest.mark.parametrize("target", ["/journal", "/sessions?when=past", "/history?range=30d#mood"])
+def test_sign_in_returns_to_a_page_of_the_site(client, clinic, target):
+    _, _, patient = clinic
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"csrf_token": token, "email": patient.email, "password": PASSWORD},
+    )
+    assert response.headers["Location"] == target
+
+
+def test_recovery_codes_page_links_only_within_the_site(client, clinic):
+    admin, _, _ = clinic
+    User.update(totp_secret=None).where(User.id == admin.id).execute()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login?next=/%09/evil.example", data={"csrf_token": token, "email": admin.email, "password": PASSWORD}
+    )
+    enrol = response.headers["Location"]
+    page = client.get(enrol).get_data(as_text=True)
+    secret = page.split('id="totp-secret">')[1].split("<")[0].replace(" ", "") if 'id="totp-secret"' in page else None
+    if secret is None:
+        with client.session_transaction() as session:
+            secret = session["enrol_secret"]
+    token = csrf_from(page)
+    response = client.post(enrol, data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "evil.example" not in html
+    assert 'href="/admin/"' in html
+
+
+# AUTH-03/11: every guess counts, before it is checked.
+
+
+def test_parallel_wrong_passwords_are_checked_at_most_five_times(app, clinic, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aftercare import accounts
+
+    _, _, patient = clinic
+    checked = []
+    real_verify = accounts.verify_password
+
+    def counting_verify(stored, password):
+        checked.append(password)
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting_verify)
+    app.config["WTF_CSRF_ENABLED"] = False
+
+    def attempt(n):
+        with app.test_client() as client:
+            response = client.post("/login", data={"email": patient.email, "password": f"wrong password {n}"})
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(attempt, range(30)))
+    assert len(checked) <= 5
+    assert statuses.count(429) >= 25
+    assert statuses.count(200) == len(checked)
+
+
+def test_wrong_current_passwords_count_toward_the_lockout(client, auth, clinic):
+    _, _, patient = clinic
+    auth.login(patient)
+    data = {"current": "not my password", "password": "cobalt river window", "confirm": "cobalt river window"}
+    for _ in range(5):
+        assert post_form(client, "/account/password", data, page="/account").status_code == 422
+    response = post_form(client, "/account/password", {**data, "current": PASSWORD}, page="/account")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert Auth(client.application.test_client()).login(patient).status_code == 429
+    assert User.get_by_id(patient.id).password_hash == patient.password_hash
+
+
+def test_the_second_factor_and_the_password_share_one_count(client, clinic):
+    """The right password does not reset the count before the second factor: else it buys more code guesses."""
+    _, clinician, _ = clinic
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"csrf_token": token, "email": clinician.email, "password": PASSWORD})
+    for _ in range(4):
+        response = post_form(client, "/login/verify", {"code": "000000"})
+        assert response.status_code == 200
+    response = post_form(client, "/login/verify", {"code": pyotp.TOTP(clinician.totp_secret).now()})
+    assert response.status_code == 429
+
+
+# AUTH-07: the raw reset token never rests in the database, not even in a session row.
+
+
+def test_an_open_reset_page_keeps_only_the_tokens_hash(app, client, clinic):
+    admin, _, patient = clinic
+    _, token = PasswordReset.issue(patient, admin, 30)
+    assert client.get(f"/reset/{token}").headers["Location"] == "/reset"
+    assert client.get("/reset").status_code == 200
+    stored = " ".join(row.data for row in WebSession.select())
+    assert token not in stored

@@ -8,6 +8,7 @@ import secrets
 import pyotp
 from flask_login import UserMixin
 from peewee import BooleanField
+from peewee import Case
 from peewee import CharField
 from peewee import DateTimeField
 from peewee import ForeignKeyField
@@ -200,31 +201,39 @@ class WebSession(BaseModel):
         return json.loads(self.data)
 
 
-class LoginFailure(BaseModel):
-    """One wrong password for an account key (AUTH-03), shared by every worker."""
+class LoginThrottle(BaseModel):
+    """Guesses at one account's password or second factor in the current window (AUTH-03/11).
 
-    account_key = CharField(max_length=64, index=True)
-    at = DateTimeField(default=utcnow, index=True)
+    One row per account, counted up by a single upsert before a guess is checked, so parallel
+    requests on any number of workers cannot exceed the limit between them.
+    """
+
+    account_key = CharField(max_length=64, primary_key=True)
+    attempts = IntegerField(default=0)
+    window_start = DateTimeField()
 
     @staticmethod
     def key_for(email: str) -> str:
         return token_hash("login:" + normalize_email(email))
 
     @classmethod
-    def recent(cls, email: str, minutes: int):
-        """Return the query for this account's failures in the last `minutes`."""
-        since = utcnow() - dt.timedelta(minutes=minutes)
-        return cls.select().where(cls.account_key == cls.key_for(email), cls.at > since)
-
-    @classmethod
-    def retry_after(cls, email: str, limit: int, minutes: int) -> int | None:
-        """Return seconds until the account may try again, or None if it is not locked."""
-        recent = cls.recent(email, minutes).order_by(cls.at.desc()).limit(limit)
-        times = [f.at for f in recent]
-        if len(times) < limit:
-            return None
-        unlock = times[-1] + dt.timedelta(minutes=minutes)
-        return max(1, int((unlock - utcnow()).total_seconds()) + 1)
+    def count(cls, email: str, window: dt.timedelta) -> tuple[int, dt.datetime]:
+        """Count one more guess at this account; return (guesses in this window, when the window began)."""
+        now = utcnow()
+        expired = cls.window_start <= now - window
+        query = (
+            cls.insert(account_key=cls.key_for(email), attempts=1, window_start=now)
+            .on_conflict(
+                conflict_target=[cls.account_key],
+                update={
+                    cls.attempts: Case(None, [(expired, 1)], cls.attempts + 1),
+                    cls.window_start: Case(None, [(expired, now)], cls.window_start),
+                },
+            )
+            .returning(cls.attempts, cls.window_start)
+        )
+        attempts, started = query.tuples().execute()[0]
+        return attempts, started if isinstance(started, dt.datetime) else dt.datetime.fromisoformat(str(started))
 
     @classmethod
     def clear(cls, email: str) -> None:
@@ -252,17 +261,14 @@ class PasswordReset(BaseModel):
         return reset, token
 
     @classmethod
+    def usable(cls):
+        """Return the query for resets not yet used and not expired."""
+        return cls.select().where(cls.used_at.is_null(), cls.expires_at > utcnow())
+
+    @classmethod
     def find(cls, token: str):
-        """Return the unused, unexpired reset for a token, or None."""
-        return (
-            cls.select()
-            .where(
-                cls.token_hash == token_hash(token),
-                cls.used_at.is_null(),
-                cls.expires_at > utcnow(),
-            )
-            .first()
-        )
+        """Return the usable reset for a token, or None."""
+        return cls.usable().where(cls.token_hash == token_hash(token)).first()
 
 
 class RecoveryCode(BaseModel):
@@ -287,6 +293,27 @@ class RecoveryCode(BaseModel):
             .where(cls.user == user, cls.code_hash == token_hash(code), cls.used_at.is_null())
             .execute()
         )
+
+
+class SecurityNotice(BaseModel):
+    """Something someone else did to an account, which its owner must see (AUTH-10).
+
+    Shown at the owner's next sign-in and on every page until acknowledged; an acknowledgement is
+    accepted only once the notice has been shown (shown_at), so it cannot be waved away unseen.
+    """
+
+    user = ForeignKeyField(User, backref="security_notices", on_delete="CASCADE")
+    kind = CharField(max_length=32)  # password_reset | two_step_reset
+    by_name = CharField(max_length=120)  # who did it, as they were called then
+    by_role = CharField(max_length=16)
+    at = DateTimeField(default=utcnow)
+    shown_at = DateTimeField(null=True)
+    dismissed_at = DateTimeField(null=True)
+
+    @classmethod
+    def pending(cls, user):
+        """Return the query for the user's notices not yet acknowledged, oldest first."""
+        return cls.select().where(cls.user == user, cls.dismissed_at.is_null()).order_by(cls.at, cls.id)
 
 
 class ClinicSetting(BaseModel):
