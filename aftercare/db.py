@@ -26,6 +26,9 @@ SQLITE_PRAGMAS = {
     "synchronous": "full",
     "foreign_keys": 1,
     "busy_timeout": 5000,
+    # REPLACE deletes the old row without firing DELETE triggers unless this is on: with it, the
+    # audit log's append-only triggers refuse `INSERT OR REPLACE` too (LOG-05).
+    "recursive_triggers": 1,
 }
 
 

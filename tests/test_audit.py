@@ -61,3 +61,138 @@ def test_admin_browses_and_filters_the_audit_log(client, auth):
     assert clinician.email in page
     assert "sign in" not in page.split("<tbody>")[1]
     assert client.get("/admin/audit?since=not-a-date&page=-3").status_code == 200
+
+
+# LOG-05: the log survives the database's own tools.
+
+
+def _is_postgres():
+    return "Postgres" in type(db.obj).__name__
+
+
+def _refused(sql, params=()):
+    try:
+        with db.atomic():
+            db.execute_sql(sql, params)
+    except Exception as error:  # noqa: BLE001 - IntegrityError, InternalError or OperationalError by driver
+        return str(error)
+    return None
+
+
+def test_truncate_and_replace_are_refused(app):
+    actor = make_admin()
+    event = AuditEvent.record("test_event", actor=actor)
+    if _is_postgres():
+        for table in ("audit_event", "audit_head"):
+            message = _refused(f"TRUNCATE {table}")
+            assert message and "append-only" in message, table
+    else:
+        columns = "id, at, actor_id, actor_role, patient_id, action, detail, prev_hash, hash"
+        message = _refused(
+            f"INSERT OR REPLACE INTO audit_event ({columns}) SELECT id, at, actor_id, actor_role, patient_id, "
+            "'rewritten', detail, prev_hash, hash FROM audit_event WHERE id = ?",
+            (event.id,),
+        )
+        assert message and "append-only" in message
+    assert AuditEvent.get_by_id(event.id).action == "test_event"
+
+
+def test_the_chain_head_cannot_go_back_or_vanish(app):
+    actor = make_admin()
+    for n in range(3):
+        AuditEvent.record("test_event", actor=actor, detail=f"n={n}")
+    mark = "%s" if _is_postgres() else "?"
+    assert _refused(f"UPDATE audit_head SET count = 0, hash = {mark}", ("0" * 64,))
+    assert _refused("DELETE FROM audit_head")
+    check = AuditEvent.verify_chain()
+    assert (check.checked, check.broken) == (3, None)
+
+
+def test_verify_prints_the_head_and_checks_a_recorded_one(app, runner):
+    actor = make_admin()
+    for n in range(4):
+        AuditEvent.record("test_event", actor=actor, detail=f"n={n}")
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    last = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+    recorded = f"{last.hash}:4"
+    assert recorded in result.output
+    # Later, with more events, the recorded head is still part of the chain.
+    AuditEvent.record("test_event", actor=actor, detail="n=4")
+    result = runner.invoke(args=["audit", "verify", "--expect", recorded])
+    assert result.exit_code == 0, result.output
+    assert "matches" in result.output
+    # A head that is not in the chain (the chain was rewritten, or the record is wrong) fails.
+    result = runner.invoke(args=["audit", "verify", "--expect", f"{'f' * 64}:4"])
+    assert result.exit_code == 1
+    result = runner.invoke(args=["audit", "verify", "--expect", f"{last.hash}:9"])
+    assert result.exit_code == 1
+    result = runner.invoke(args=["audit", "verify", "--expect", "not-a-head"])
+    assert result.exit_code == 2
+
+
+def test_a_rewritten_chain_fails_against_the_recorded_head(app, runner):
+    """Someone with the database rebuilds the whole chain from scratch: only the recorded head notices."""
+    actor = make_admin()
+    for n in range(3):
+        AuditEvent.record("test_event", actor=actor, detail=f"n={n}")
+    recorded = runner.invoke(args=["audit", "verify"]).output.split("head ")[1].split()[0]
+    with db.atomic():
+        if _is_postgres():
+            db.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
+            db.execute_sql("ALTER TABLE audit_head DISABLE TRIGGER USER")
+            db.execute_sql("DELETE FROM audit_event")
+            db.execute_sql("UPDATE audit_head SET count = 0, hash = %s", ("0" * 64,))
+            db.execute_sql("ALTER TABLE audit_event ENABLE TRIGGER USER")
+            db.execute_sql("ALTER TABLE audit_head ENABLE TRIGGER USER")
+        else:
+            names = [row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+            for name in names:
+                if name.startswith("audit_"):
+                    db.execute_sql(f"DROP TRIGGER {name}")
+            db.execute_sql("DELETE FROM audit_event")
+            db.execute_sql("UPDATE audit_head SET count = 0, hash = ?", ("0" * 64,))
+    AuditEvent.record("test_event", actor=actor, detail="forged")
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # internally consistent...
+    result = runner.invoke(args=["audit", "verify", "--expect", recorded])
+    assert result.exit_code == 1  # ...but the recorded head is gone
+
+
+# LOG-01: the panel shows every patient's scores, so it names every patient in the log.
+
+
+def test_the_panel_names_every_patient_it_shows(client, auth):
+    make_admin()
+    clinician = make_clinician()
+    patients = [make_patient(clinician) for _ in range(7)]
+    other = make_patient(make_clinician())
+    auth.login(clinician)
+    before = AuditEvent.select().count()
+    assert client.get("/clinician/").status_code == 200
+    rows = list(AuditEvent.select().where(AuditEvent.id > before))
+    assert {r.patient_id for r in rows} == {p.id for p in patients}
+    assert {(r.action, r.actor_id) for r in rows} == {("view_panel", clinician.id)}
+    assert other.id not in {r.patient_id for r in rows}
+    assert AuditEvent.verify_chain().broken is None
+
+
+# LOG-06: an administrator sees who acted on which account, not clinical events tied to a patient.
+
+
+def test_admin_log_shows_no_clinical_events(client, auth):
+    admin = make_admin()
+    clinician = make_clinician()
+    patient = make_patient(clinician)
+    for action in ("alert_acknowledged", "phq9_submitted", "mood_logged", "journal_entry_written", "intention_saved"):
+        AuditEvent.record(action, actor=clinician if action == "alert_acknowledged" else patient, patient=patient)
+    AuditEvent.record("account_deactivated", actor=admin, subject=clinician)
+    auth.login(admin)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    body = page.split("<tbody>")[1]
+    for hidden in ("alert", "phq9", "mood", "journal", "intention", "PHQ", "Mood"):
+        assert hidden not in body, hidden
+    assert "deactivated" in body.lower()
+    options = page.split('id="action"')[1].split("</select>")[0] if 'id="action"' in page else page
+    assert "alert_acknowledged" not in options
+    filtered = client.get("/admin/audit?action=alert_acknowledged").get_data(as_text=True)
+    assert "alert" not in filtered.split("<tbody>")[1] if "<tbody>" in filtered else True

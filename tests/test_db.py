@@ -19,7 +19,7 @@ def test_migrations_match_the_models(app):
 
 def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'fresh.db'}", "")
-    assert migrate_database(database) == ["0001_initial", "0002_self_reports", "0003_journey"]
+    assert migrate_database(database) == ["0001_initial", "0002_self_reports", "0003_journey", "0004_hardening"]
     assert migrate_database(database) == []
     database.close_all()
 
@@ -30,9 +30,15 @@ def test_sqlite_runs_durable_and_strict(app):
     with db.connection_context():
         pragma = {
             name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "recursive_triggers")
         }
-    assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 5000}
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+        "recursive_triggers": 1,
+    }
 
 
 def test_audit_rows_cannot_be_changed_or_deleted(app):

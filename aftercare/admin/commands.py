@@ -1,19 +1,18 @@
 """Command-line tools for administrators: the first admin, and checking the audit chain."""
 
+import re
+
 import click
 from flask.cli import AppGroup
-from peewee import IntegrityError
 
-from ..db import db
-from ..models import ADMIN
+from .. import accounts
 from ..models import AuditEvent
-from ..models import normalize_email
-from ..models import User
-from ..passwords import hash_password
 from ..passwords import password_problem
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
+
+HEAD_RE = re.compile(r"^([0-9a-f]{64}):([0-9]{1,19})$")
 
 
 @users_cli.command("create-admin")
@@ -22,28 +21,49 @@ audit_cli = AppGroup("audit", help="Check the audit log.")
 @click.password_option(help="Prompted for when not given.")
 def create_admin(name, email, password):
     """Create the clinic's first administrator (only while none exists)."""
-    if User.select().where(User.role == ADMIN).exists():
+    if accounts.admin_exists():
         raise click.ClickException("An administrator already exists; add others from the admin pages.")
     problem = password_problem(password, email=email, name=name)
     if problem:
         raise click.ClickException(problem)
     try:
-        with db.atomic():
-            user = User.create(
-                email=normalize_email(email), name=name.strip(), role=ADMIN, password_hash=hash_password(password)
-            )
-            AuditEvent.record("admin_created", actor=user, detail="command line")
-    except IntegrityError:
-        raise click.ClickException("That email already has an account.") from None
+        user = accounts.create_first_admin(name=name, email=email, password=password, detail="command line")
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"Administrator {user.email} created. Sign in to set up two-step verification.")
 
 
+def _recorded_head(ctx, param, value):
+    if value is None:
+        return None
+    match = HEAD_RE.match(value.strip().lower())
+    if match is None:
+        raise click.BadParameter(
+            "write it as HASH:COUNT, as `audit verify` printed it (64 hex digits, a colon, a count)."
+        )
+    return match.group(1), int(match.group(2))
+
+
 @audit_cli.command("verify")
-def verify():
-    """Check that the audit log's hash chain is unbroken."""
-    checked, broken = AuditEvent.verify_chain()
-    if broken is None:
-        click.echo(f"Audit chain intact: {checked} event(s).")
+@click.option(
+    "--expect",
+    metavar="HASH:COUNT",
+    callback=_recorded_head,
+    help="A head printed by an earlier run and kept elsewhere: check that the chain still contains it.",
+)
+def verify(expect):
+    """Check that the audit log's hash chain is unbroken, and print its head to keep elsewhere (LOG-05)."""
+    check = AuditEvent.verify_chain(expect)
+    if check.broken is not None:
+        where = "at the chain head" if check.broken == -1 else f"at event {check.broken}"
+        raise click.ClickException(f"Audit chain broken {where} after {check.checked} intact event(s).")
+    click.echo(f"Audit chain intact: {check.checked} event(s), head {check.head}:{check.checked}")
+    click.echo("Keep the head somewhere outside this server; `audit verify --expect HASH:COUNT` checks it later.")
+    if expect is None:
         return
-    where = "at the chain head" if broken == -1 else f"at event {broken}"
-    raise click.ClickException(f"Audit chain broken {where} after {checked} intact event(s).")
+    if not check.expected_found:
+        raise click.ClickException(
+            f"The recorded head {expect[0]}:{expect[1]} is not in the chain: the log was rewritten "
+            "since it was recorded, or the record is wrong."
+        )
+    click.echo(f"The recorded head {expect[0]}:{expect[1]} matches event number {expect[1]} of the chain.")

@@ -9,16 +9,19 @@ from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
+from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
-from ..auth.forms import timezone_choices
-from ..auth.forms import valid_email
-from ..auth.forms import valid_timezone
+from ..forms import timezone_choices
+from ..forms import valid_email
+from ..forms import valid_timezone
 from ..models import ADMIN
 from ..models import CLINICIAN
+from ..settings import ClinicSettings
+from ..settings import MAX_RETENTION_DAYS
 
 
 class InviteStaffForm(FlaskForm):
@@ -58,9 +61,20 @@ class SettingsForm(FlaskForm):
     )
     retention_days = IntegerField(
         "Days to keep a closed account's data",
-        validators=[DataRequired(), NumberRange(min=0, max=3650)],
+        validators=[InputRequired(), NumberRange(min=0, max=MAX_RETENTION_DAYS)],
         default=30,
     )
+
+    @property
+    def clinic_settings(self) -> ClinicSettings:
+        tags = [t.strip().lower()[:32] for t in (self.mood_tags.data or "").split(",") if t.strip()]
+        return ClinicSettings(
+            timezone=self.clinic_timezone.data,
+            phone=(self.clinic_phone.data or "").strip(),
+            crisis_lines=self.crisis_lines.data.strip(),
+            retention_days=self.retention_days.data,
+            mood_tags=tuple(dict.fromkeys(tags)),
+        )
 
 
 class AuditFilterForm(FlaskForm):
@@ -69,7 +83,7 @@ class AuditFilterForm(FlaskForm):
 
     action = StringField("Action", validators=[Optional(), Length(max=64)])
     actor = StringField("Who (email)", validators=[Optional(), Length(max=254)])
-    patient = IntegerField("Patient number", validators=[Optional(), NumberRange(min=1)])
+    account = IntegerField("Account number", validators=[Optional(), NumberRange(min=1, max=2**63 - 1)])
     since = DateField("From", validators=[Optional()])
     until = DateField("Until", validators=[Optional()])
 

@@ -1,4 +1,4 @@
-"""The clinic administrator's pages: accounts, clinic settings, the audit log."""
+"""The clinic administrator's pages: accounts, clinic settings, the audit log of who did what to which account."""
 
 import datetime as dt
 
@@ -13,21 +13,20 @@ from flask import url_for
 from flask_login import current_user
 from peewee import JOIN
 
+from .. import accounts
 from .. import crisis
-from .. import schedule
-from .. import sessions
+from .. import settings as clinic_settings
 from ..access import admins_only
-from ..auth.forms import EmptyForm
-from ..auth.views import show_invite
-from ..db import db
-from ..models import ADMIN
+from ..access import get_object_or_404
+from ..forms import EmptyForm
+from ..links import external_url
+from ..models import ADMIN_VISIBLE
 from ..models import AuditEvent
-from ..models import ClinicSetting
 from ..models import Invite
-from ..models import PasswordReset
 from ..models import PATIENT
-from ..models import RecoveryCode
 from ..models import User
+from ..pages import invite_from
+from ..pages import require_button
 from .forms import AuditFilterForm
 from .forms import InviteStaffForm
 from .forms import settings_form
@@ -35,6 +34,10 @@ from .forms import settings_form
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 AUDIT_PAGE = 50
+
+
+def _me() -> User:
+    return current_user._get_current_object()
 
 
 @bp.route("/")
@@ -61,92 +64,69 @@ def render_accounts(form, status=200):
 @admins_only
 def invite():
     form = InviteStaffForm()
-    me = current_user._get_current_object()
-    if form.validate_on_submit():
-        if User.by_email(form.email.data).exists():
-            form.email.errors.append("That email already has an account.")
-        else:
-            invite, token, code = Invite.issue(
-                role=form.role.data,
-                email=form.email.data,
-                name=form.name.data,
-                invited_by=me,
-                days=current_app.config["INVITE_DAYS"],
-            )
-            return show_invite(invite, token, code, back_url=url_for("admin.index"), back_label="Back to accounts")
-    return render_accounts(form, 422)
+    shown = form.validate_on_submit() and invite_from(
+        form,
+        form.role.data,
+        by=_me(),
+        taken="That email already has an account.",
+        back_url=url_for("admin.index"),
+        back_label="Back to accounts",
+    )
+    return shown or render_accounts(form, 422)
 
 
 def _target(user_id: int) -> User:
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    user = User.get_or_none(User.id == user_id)
-    if user is None:
-        abort(404)
-    return user
+    require_button()
+    return get_object_or_404(User, User.id == user_id)
+
+
+def _change(user_id: int, change, done: str):
+    """Make one change to an account; say what happened, or why it could not be done."""
+    user = _target(user_id)
+    try:
+        change(user, by=_me())
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+    else:
+        flash(done.format(name=user.name), "success")
+    return redirect(url_for("admin.index"))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @admins_only
 def deactivate(user_id):
-    user = _target(user_id)
-    me = current_user._get_current_object()
-    if user.id == me.id:
-        flash("You cannot deactivate your own account.", "error")
-        return redirect(url_for("admin.index"))
-    if user.role == ADMIN and User.select().where(User.role == ADMIN, User.active == True).count() <= 1:  # noqa: E712
-        flash("The clinic needs at least one active administrator.", "error")
-        return redirect(url_for("admin.index"))
-    with db.atomic():
-        User.update(active=False).where(User.id == user.id).execute()
-        sessions.revoke_others(user)  # SESS-05: every session of a disabled account ends
-        AuditEvent.record("account_deactivated", actor=me, detail=f"user {user.id}")
-    flash(f"{user.name} can no longer sign in. Their sessions have ended.", "success")
-    return redirect(url_for("admin.index"))
+    return _change(user_id, accounts.deactivate, "{name} can no longer sign in. Their sessions have ended.")
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 @admins_only
 def reactivate(user_id):
-    user = _target(user_id)
-    if user.closed_at is not None:
-        flash(
-            f"{user.name} closed their own account; it cannot be reopened. Invite them again after it is deleted.",
-            "error",
-        )
-        return redirect(url_for("admin.index"))
-    with db.atomic():
-        User.update(active=True).where(User.id == user.id).execute()
-        AuditEvent.record("account_reactivated", actor=current_user._get_current_object(), detail=f"user {user.id}")
-    flash(f"{user.name} can sign in again.", "success")
-    return redirect(url_for("admin.index"))
+    return _change(user_id, accounts.reactivate, "{name} can sign in again.")
+
+
+@bp.route("/users/<int:user_id>/reset-two-step", methods=["POST"])
+@admins_only
+def reset_two_step(user_id):
+    if not _target(user_id).is_staff:
+        abort(404)
+    return _change(
+        user_id,
+        accounts.reset_two_step,
+        "{name} will set up two-step verification again at their next sign-in, and will be told you reset it.",
+    )
 
 
 @bp.route("/users/<int:user_id>/reset-link", methods=["POST"])
 @admins_only
 def reset_link(user_id):
     user = _target(user_id)
-    minutes = current_app.config["RESET_MINUTES"]
-    with db.atomic():
-        _, token = PasswordReset.issue(user, current_user._get_current_object(), minutes)
-        AuditEvent.record("reset_link_issued", actor=current_user._get_current_object(), detail=f"user {user.id}")
-    link = url_for("auth.reset_link", token=token, _external=True)
-    return render_template("admin/reset_ready.html", user=user, link=link, minutes=minutes)
-
-
-@bp.route("/users/<int:user_id>/reset-two-step", methods=["POST"])
-@admins_only
-def reset_two_step(user_id):
-    user = _target(user_id)
-    if not user.is_staff:
-        abort(404)
-    with db.atomic():
-        User.update(totp_secret=None, totp_last_counter=0).where(User.id == user.id).execute()
-        RecoveryCode.delete().where(RecoveryCode.user == user).execute()
-        sessions.revoke_others(user)
-        AuditEvent.record("two_step_reset", actor=current_user._get_current_object(), detail=f"user {user.id}")
-    flash(f"{user.name} will set up two-step verification again at their next sign-in.", "success")
-    return redirect(url_for("admin.index"))
+    token = accounts.issue_reset_link(user, by=_me())
+    return render_template(
+        "admin/reset_ready.html",
+        user=user,
+        link=external_url("auth.reset_link", token=token),
+        minutes=current_app.config["RESET_MINUTES"],
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -154,24 +134,18 @@ def reset_two_step(user_id):
 def settings():
     form = settings_form()
     if request.method == "GET":
-        form.clinic_timezone.data = schedule.clinic_zone()
-        form.clinic_phone.data = ClinicSetting.get_value("clinic_phone")
-        form.crisis_lines.data = ClinicSetting.get_value("crisis_lines", crisis.DEFAULT_LINES)
-        form.retention_days.data = int(ClinicSetting.get_value("retention_days", "30"))
-        form.mood_tags.data = ClinicSetting.get_value("mood_tags")
+        current = clinic_settings.current()
+        form.clinic_timezone.data = current.timezone
+        form.clinic_phone.data = current.phone
+        form.crisis_lines.data = current.crisis_lines or crisis.DEFAULT_LINES
+        form.retention_days.data = current.retention_days
+        form.mood_tags.data = ", ".join(current.mood_tags)
     elif form.validate_on_submit():
         _, problems = crisis.parse(form.crisis_lines.data)
         if problems:
             form.crisis_lines.errors.extend(problems)
         else:
-            with db.atomic():
-                ClinicSetting.set_value("clinic_timezone", form.clinic_timezone.data)
-                ClinicSetting.set_value("clinic_phone", (form.clinic_phone.data or "").strip())
-                ClinicSetting.set_value("crisis_lines", form.crisis_lines.data.strip())
-                ClinicSetting.set_value("retention_days", str(form.retention_days.data))
-                tags = [t.strip().lower()[:32] for t in (form.mood_tags.data or "").split(",") if t.strip()]
-                ClinicSetting.set_value("mood_tags", ", ".join(dict.fromkeys(tags)))
-                AuditEvent.record("settings_changed", actor=current_user._get_current_object())
+            clinic_settings.save(form.clinic_settings, by=_me())
             flash(
                 "Clinic settings saved. Installed apps pick up the new crisis resources the next time they go online.",
                 "success",
@@ -185,34 +159,37 @@ def settings():
 @bp.route("/audit")
 @admins_only
 def audit():
+    """Who did what to which account, and who opened whose record; never clinical events (LOG-06)."""
     form = AuditFilterForm(request.args)
-    query = AuditEvent.select(AuditEvent, User).join(
-        User, JOIN.LEFT_OUTER, on=(AuditEvent.actor_id == User.id), attr="actor"
+    query = (
+        AuditEvent.select(AuditEvent, User)
+        .join(User, JOIN.LEFT_OUTER, on=(AuditEvent.actor_id == User.id), attr="actor")
+        .where(AuditEvent.action.in_(list(ADMIN_VISIBLE)))
     )
     if form.validate():
         if form.action.data:
             query = query.where(AuditEvent.action == form.action.data.strip())
         if form.actor.data:
             query = query.where(User.email == form.actor.data.strip().lower())
-        if form.patient.data:
-            query = query.where(AuditEvent.patient_id == form.patient.data)
+        if form.account.data:
+            query = query.where(
+                (AuditEvent.subject_id == form.account.data) | (AuditEvent.patient_id == form.account.data)
+            )
         if form.since.data:
             query = query.where(AuditEvent.at >= dt.datetime.combine(form.since.data, dt.time.min))
         if form.until.data:
             query = query.where(
                 AuditEvent.at < dt.datetime.combine(form.until.data, dt.time.min) + dt.timedelta(days=1)
             )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     events = list(query.order_by(AuditEvent.id.desc()).paginate(page, AUDIT_PAGE + 1))
-    has_next = len(events) > AUDIT_PAGE
-    actions = [row.action for row in AuditEvent.select(AuditEvent.action).distinct().order_by(AuditEvent.action)]
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "admin/audit.html",
         form=form,
         events=events[:AUDIT_PAGE],
         page=page,
-        has_next=has_next,
-        actions=actions,
+        has_next=len(events) > AUDIT_PAGE,
+        labels=ADMIN_VISIBLE,
         args=args,
     )
