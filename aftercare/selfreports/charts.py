@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ..localtime import to_local
 from .instruments import Instrument
-from .localtime import to_local
-from .selfreports import MOOD_WORDS
+from .mood import MOOD_WORDS
 
 RANGES = {"7": 7, "30": 30, "all": None}
 RANGE_LABELS = (("7", "7 days"), ("30", "30 days"), ("all", "All"))
@@ -159,6 +159,7 @@ class Chart:
     width: int = WIDTH
     font_size: int = FONT_SIZE
     point_radius: float = 4
+    heading: str = ""  # the card's heading on the history page
 
     @property
     def empty(self) -> bool:
@@ -254,18 +255,23 @@ def score_chart(
     with_year = window.start.year != window.end.year
     session_days = set(markers)
     points = [
-        Point(scale.x(when), scale.y(total), f"{_day(when, with_year)}: {total} ({instrument.band(total)})")
+        Point(
+            scale.x(when),
+            scale.y(total),
+            f"{_day(when, with_year)}: {instrument.format(total)} ({instrument.band(total)})",
+        )
         for when, total in scores
     ]
     floors = [floor for floor, _ in instrument.bands]
     return Chart(
         key=instrument.key,
+        heading=f"{instrument.title} ({instrument.name})",
         title=f"{instrument.name} scores, {window.label}",
         summary=_score_summary(instrument, scores, window),
         empty_text=f"No {instrument.name} questionnaires{window.phrase} yet.",
         height=SCORE_HEIGHT,
         plot=plot,
-        y_ticks=[_y_tick(scale, v, str(v)) for v in [*floors, instrument.max_total]],
+        y_ticks=[_y_tick(scale, v, instrument.format(v)) for v in [*floors, instrument.max_total]],
         x_ticks=_x_ticks(window, scale),
         grid=[],
         zones=[
@@ -280,7 +286,7 @@ def score_chart(
         rows=[
             (
                 _row_day(when, with_year, _date(when) in session_days),
-                f"{total} of {instrument.max_total}",
+                f"{instrument.format(total)} of {instrument.format(instrument.max_total)}",
                 instrument.band(total),
             )
             for when, total in reversed(scores)
@@ -351,12 +357,13 @@ def _score_summary(instrument: Instrument, scores: list, window: Window) -> str:
     if len(scores) == 1:
         return (
             f"{over} you completed the {instrument.name} once: "
-            f"{last_total} ({instrument.band(last_total)}) on {_on(last, with_year)}."
+            f"{instrument.format(last_total)} ({instrument.band(last_total)}) on {_on(last, with_year)}."
         )
     return (
         f"{over} you completed the {instrument.name} {len(scores)} times. "
-        f"Your latest score was {last_total} ({instrument.band(last_total)}) on {_on(last, with_year)}; "
-        f"the first was {first_total} ({instrument.band(first_total)}) on {_on(first, with_year)}."
+        f"Your latest score was {instrument.format(last_total)} ({instrument.band(last_total)}) "
+        f"on {_on(last, with_year)}; the first was {instrument.format(first_total)} "
+        f"({instrument.band(first_total)}) on {_on(first, with_year)}."
     )
 
 

@@ -1,89 +1,90 @@
-"""PHQ-9 and GAD-7: published wording, scoring and severity bands (CLIN-01)."""
+"""The questionnaires patients answer, as data: wording, answer scales, scoring, bands, safety item, change.
 
+Each measure is one TOML file in measures/ (its published wording, answer scale, how it is scored,
+its bands, safety item, meaningful change and response/remission rules). Everything that shows,
+scores, charts, exports or checks a questionnaire loops over INSTRUMENTS, so a new measure is one
+file there plus its tests. Scoring follows each publication exactly (CLIN-01): an incomplete
+questionnaire is refused, never guessed.
+"""
+
+import math
+import tomllib
 from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
 
-ANSWERS = (
-    (0, "Not at all"),
-    (1, "Several days"),
-    (2, "More than half the days"),
-    (3, "Nearly every day"),
-)
+Choices = tuple[tuple[int, str], ...]
 
-DIFFICULTY = (
-    (0, "Not difficult at all"),
-    (1, "Somewhat difficult"),
-    (2, "Very difficult"),
-    (3, "Extremely difficult"),
-)
+MEASURES = Path(__file__).parent / "measures"
 
 
 @dataclass(frozen=True)
-class Instrument:
-    key: str
-    name: str
-    version: str
-    stem: str
-    items: tuple[str, ...]
-    # (lowest total of the band, label), ascending
-    bands: tuple[tuple[int, str], ...]
-    asks_difficulty: bool
+class Item:
+    text: str
+    choices: Choices  # the answer scale, lowest first
 
     @property
-    def max_total(self) -> int:
-        return 3 * len(self.items)
+    def low(self) -> int:
+        return self.choices[0][0]
 
-    def band(self, total: int) -> str:
-        label = self.bands[0][1]
-        for floor, name in self.bands:
-            if total >= floor:
-                label = name
-        return label
+    @property
+    def high(self) -> int:
+        return self.choices[-1][0]
 
 
-PHQ9 = Instrument(
-    key="phq9",
-    name="PHQ-9",
-    version="PHQ-9 (Kroenke, Spitzer & Williams 2001)",
-    stem="Over the last 2 weeks, how often have you been bothered by any of the following problems?",
-    items=(
-        "Little interest or pleasure in doing things",
-        "Feeling down, depressed, or hopeless",
-        "Trouble falling or staying asleep, or sleeping too much",
-        "Feeling tired or having little energy",
-        "Poor appetite or overeating",
-        "Feeling bad about yourself — or that you are a failure or have let yourself or your family down",
-        "Trouble concentrating on things, such as reading the newspaper or watching television",
-        "Moving or speaking so slowly that other people could have noticed? Or the opposite — being so "
-        "fidgety or restless that you have been moving around a lot more than usual",
-        "Thoughts that you would be better off dead or of hurting yourself in some way",
-    ),
-    bands=((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe")),
-    asks_difficulty=True,
-)
+@dataclass(frozen=True)
+class Extra:
+    """A question asked after the items and never scored (PHQ-9's item 10, the difficulty question)."""
 
-GAD7 = Instrument(
-    key="gad7",
-    name="GAD-7",
-    version="GAD-7 (Spitzer, Kroenke, Williams & Löwe 2006)",
-    stem="Over the last 2 weeks, how often have you been bothered by the following problems?",
-    items=(
-        "Feeling nervous, anxious or on edge",
-        "Not being able to stop or control worrying",
-        "Worrying too much about different things",
-        "Trouble relaxing",
-        "Being so restless that it is hard to sit still",
-        "Becoming easily annoyed or irritable",
-        "Feeling afraid as if something awful might happen",
-    ),
-    bands=((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")),
-    asks_difficulty=True,
-)
+    text: str
+    choices: Choices
 
-INSTRUMENTS = {PHQ9.key: PHQ9, GAD7.key: GAD7}
-DIFFICULTY_QUESTION = (
-    "If you checked off any problems, how difficult have these problems made it for you to do your work, "
-    "take care of things at home, or get along with other people?"
-)
+
+@dataclass(frozen=True)
+class Subscale:
+    key: str
+    label: str
+    items: tuple[int, ...]  # item numbers, from 1
+
+
+@dataclass(frozen=True)
+class Change:
+    """What change in the score is clinically meaningful: a number of points, or a percentage of the baseline."""
+
+    points: float | None = None
+    percent: float | None = None
+
+    def meaningful(self, before: float, after: float) -> bool:
+        """Tell whether a rise (a worsening: higher is worse on every measure here) is meaningful."""
+        if self.points is not None:
+            return after - before >= self.points
+        if self.percent is not None and before > 0:
+            return (after - before) / before * 100 >= self.percent
+        return False
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Response and remission as a measure defines them, against a baseline."""
+
+    response_drop_percent: float  # a later score at least this far below the baseline...
+    response_min_baseline: float  # ...from a baseline at least this high
+    remission_below: float  # a later score below this...
+    remission_min_baseline: float  # ...from a baseline at least this high
+
+    def response(self, baseline: float, latest: float) -> bool:
+        return baseline >= self.response_min_baseline and latest <= baseline * (1 - self.response_drop_percent / 100)
+
+    def remission(self, baseline: float, latest: float) -> bool:
+        return baseline >= self.remission_min_baseline and latest < self.remission_below
+
+
+@dataclass(frozen=True)
+class Score:
+    total: float  # a whole number for summed measures
+    band: str
+    subscores: dict[str, float] = field(default_factory=dict)
+    safety_answer: int | None = None  # the answer to the safety item, if the measure has one
 
 
 class IncompleteAnswers(ValueError):
@@ -91,37 +92,142 @@ class IncompleteAnswers(ValueError):
 
 
 @dataclass(frozen=True)
-class Score:
-    total: int
-    band: str
-    item9: int | None  # PHQ-9 only: the self-harm item, never summed away
+class Instrument:
+    key: str  # stored with each check-in, and the API's `instrument`
+    name: str  # PHQ-9
+    title: str  # in plain words: "Mood questionnaire"
+    condition: str  # what it measures: "depression"
+    version: str  # stored with each answer set
+    stem: str  # the question before the items, with its recall period
+    items: tuple[Item, ...]
+    bands: tuple[tuple[float, str], ...]  # (lowest total of the band, its name), ascending
+    change: Change  # what rise is meaningful worsening
+    minutes: int  # about how long it takes
+    scoring: str = "sum"  # "sum" or "mean"
+    decimals: int = 0  # how a total is shown
+    extra: Extra | None = None
+    subscales: tuple[Subscale, ...] = ()
+    safety_item: int | None = None  # the item number whose answer above 0 needs crisis help (CLIN-02)
+    safety_label: str = ""  # how the alert names that item
+    outcomes: Outcomes | None = None
+
+    @property
+    def max_total(self) -> float:
+        highs = [item.high for item in self.items]
+        return sum(highs) if self.scoring == "sum" else max(highs)
+
+    @property
+    def min_total(self) -> float:
+        lows = [item.low for item in self.items]
+        return sum(lows) if self.scoring == "sum" else min(lows)
+
+    def band(self, total: float) -> str:
+        label = self.bands[0][1]
+        for floor, name in self.bands:
+            if total >= floor:
+                label = name
+        return label
+
+    def format(self, total: float) -> str:
+        """Show a total as the measure reports it: 12, or 6.3."""
+        return f"{total:.{self.decimals}f}"
+
+    def number(self, total: float) -> int | float:
+        """Return a total as the measure reports it, for JSON: 12, or 6.3."""
+        return int(total) if self.decimals == 0 else round(total, self.decimals)
+
+    def answer_label(self, number: int, answer: int) -> str:
+        return dict(self.items[number - 1].choices).get(answer, str(answer))
+
+    def score(self, answers, extra=None) -> Score:
+        """Score a complete answer set exactly as published; raise IncompleteAnswers for anything else."""
+        if not isinstance(answers, list | tuple) or len(answers) != len(self.items):
+            raise IncompleteAnswers(f"{self.name} needs an answer to each of its {len(self.items)} questions.")
+        for number, (answer, item) in enumerate(zip(answers, self.items, strict=True), start=1):
+            if isinstance(answer, bool) or not isinstance(answer, int) or not item.low <= answer <= item.high:
+                raise IncompleteAnswers(f"Question {number} needs {_one_of(item.choices)}.")
+        if extra is not None:
+            if self.extra is None:
+                raise IncompleteAnswers(f"{self.name} has no question after its {len(self.items)} items.")
+            values = [value for value, _ in self.extra.choices]
+            if isinstance(extra, bool) or not isinstance(extra, int) or extra not in values:
+                raise IncompleteAnswers(f"The last question needs {_one_of(self.extra.choices)}, or none.")
+        total = self._combine(answers)
+        subscores = {s.key: self._combine([answers[n - 1] for n in s.items]) for s in self.subscales}
+        safety = answers[self.safety_item - 1] if self.safety_item else None
+        return Score(total=total, band=self.band(total), subscores=subscores, safety_answer=safety)
+
+    def _combine(self, answers) -> float:
+        if self.scoring == "sum":
+            return sum(answers)
+        return _round_half_up(sum(answers) / len(answers), self.decimals)
 
 
-def score(instrument: Instrument, answers: list, difficulty=None) -> Score:
-    """Score a complete questionnaire exactly as published; refuse an incomplete one."""
-    if not isinstance(answers, list | tuple) or len(answers) != len(instrument.items):
-        raise IncompleteAnswers(f"{instrument.name} needs an answer to each of its {len(instrument.items)} questions.")
-    for number, answer in enumerate(answers, start=1):
-        if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer <= 3:
-            raise IncompleteAnswers(f"Question {number} needs one of the four answers.")
-    if difficulty is not None and (
-        isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 0 <= difficulty <= 3
-    ):
-        raise IncompleteAnswers("The last question needs one of the four answers, or none.")
-    total = sum(answers)  # PHQ-9's difficulty question (item 10) is never part of the total
-    return Score(total=total, band=instrument.band(total), item9=answers[8] if instrument is PHQ9 else None)
+_COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
 
-def response(baseline: int | None, current: int | None) -> bool:
-    """Treatment response: a drop of at least 50% from baseline."""
-    return bool(baseline and current is not None and current <= baseline / 2)
+def _one_of(choices: Choices) -> str:
+    """Say what a question needs: "one of the four answers", or "an answer from 0 to 10"."""
+    if len(choices) in _COUNTS:
+        return f"one of the {_COUNTS[len(choices)]} answers"
+    return f"an answer from {choices[0][0]} to {choices[-1][0]}"
 
 
-def remission(current: int | None) -> bool:
-    """PHQ-9 remission: a total below 5."""
-    return current is not None and current < 5
+def _round_half_up(value: float, decimals: int) -> float:
+    # Python's round() rounds halves to even; published scoring rounds them up.
+    factor = 10**decimals
+    return math.floor(value * factor + 0.5 + 1e-9) / factor
 
 
-def worsening(previous: int | None, current: int | None) -> bool:
-    """Clinically meaningful worsening: a rise of 5 points or more."""
-    return previous is not None and current is not None and current - previous >= 5
+def _choices(scales: dict, name: str) -> Choices:
+    return tuple((int(value), str(words)) for value, words in scales[name])
+
+
+def load(path: Path, scales: dict) -> Instrument:
+    """Read one measure's definition (a TOML file in measures/) into an Instrument."""
+    spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    default = spec.get("answers")
+    items = tuple(
+        Item(item, _choices(scales, default))
+        if isinstance(item, str)
+        else Item(item["text"], _choices(scales, item["answers"]))
+        for item in spec["items"]
+    )
+    extra = spec.get("extra")
+    safety = spec.get("safety", {})
+    outcomes = spec.get("outcomes")
+    return Instrument(
+        key=spec["key"],
+        name=spec["name"],
+        title=spec["title"],
+        condition=spec["condition"],
+        version=spec["version"],
+        stem=spec["stem"],
+        items=items,
+        bands=tuple((float(floor), name) for floor, name in spec["bands"]),
+        change=Change(**spec.get("change", {})),
+        minutes=spec["minutes"],
+        scoring=spec.get("scoring", "sum"),
+        decimals=spec.get("decimals", 0),
+        extra=Extra(extra["text"], _choices(scales, extra["answers"])) if extra else None,
+        subscales=tuple(Subscale(s["key"], s["label"], tuple(s["items"])) for s in spec.get("subscales", ())),
+        safety_item=safety.get("item"),
+        safety_label=safety.get("label", ""),
+        outcomes=Outcomes(**outcomes) if outcomes else None,
+    )
+
+
+def load_all(folder: Path = MEASURES) -> dict[str, Instrument]:
+    """Read every measure in the folder, in their stated order: the questionnaires patients may answer."""
+    scales = tomllib.loads((folder / "scales.toml").read_text(encoding="utf-8"))
+    specs = sorted(
+        (tomllib.loads(path.read_text(encoding="utf-8"))["order"], path)
+        for path in folder.glob("*.toml")
+        if path.name != "scales.toml"
+    )
+    return {instrument.key: instrument for instrument in (load(path, scales) for _, path in specs)}
+
+
+INSTRUMENTS: dict[str, Instrument] = load_all()
+PHQ9 = INSTRUMENTS["phq9"]
+GAD7 = INSTRUMENTS["gad7"]

@@ -1,0 +1,103 @@
+"""Check-ins: scoring and storing a questionnaire exactly once; a safety answer raises an alert with it."""
+
+import json
+
+from peewee import fn
+
+from .. import alerts
+from ..exports import fields
+from ..exports import iso
+from ..idempotency import same_payload
+from ..idempotency import store_once
+from ..inputs import client_id as parse_client_id
+from ..inputs import Invalid
+from ..inputs import parse_int
+from ..models import AuditEvent
+from ..models import CheckIn
+from ..models import payload_hash
+from ..models import User
+from ..models import utcnow
+from .instruments import IncompleteAnswers
+from .instruments import Instrument
+from .instruments import INSTRUMENTS
+
+
+def instrument_of(key) -> Instrument:
+    """Return the instrument for an API or URL key, or raise Invalid."""
+    instrument = INSTRUMENTS.get(key) if isinstance(key, str) else None
+    if instrument is None:
+        names = " or ".join(spec.name for spec in INSTRUMENTS.values())
+        raise Invalid({"instrument": f"Choose {names}."})
+    return instrument
+
+
+def form_answers(instrument: Instrument, form) -> tuple[list, object]:
+    """Read a check-in form's radio buttons (q1, q2, ... and the extra question) as integers.
+
+    An odd value is kept as it came, so scoring refuses it with its question's number.
+    """
+    answers = [_number(form.get(f"q{n}")) for n in range(1, len(instrument.items) + 1)]
+    extra = form.get("difficulty")
+    return answers, None if extra in (None, "") else _number(extra)
+
+
+def _number(value):
+    number = parse_int(value, -(2**31), 2**31)
+    return value if number is None else number
+
+
+def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
+    """Score and store a questionnaire once; a safety answer above 0 raises an alert in the same transaction."""
+    if not isinstance(data, dict):
+        raise Invalid({"body": "Send a JSON object."})
+    key = parse_client_id(data.get("client_id"))
+    instrument = instrument_of(data.get("instrument"))
+    answers, extra = data.get("answers"), data.get("difficulty")
+    try:
+        result = instrument.score(answers, extra)
+    except IncompleteAnswers as error:
+        raise Invalid({"answers": str(error)}) from None
+    fingerprint = payload_hash({"kind": instrument.key, "answers": answers, "difficulty": extra})
+
+    row = {"payload_hash": fingerprint, "instrument": instrument.key, "version": instrument.version}
+    row.update(answers=json.dumps(list(answers)), difficulty=extra, total=result.total, band=result.band)
+    row.update(subscores=json.dumps(result.subscores), submitted_at=utcnow())
+
+    def scored(checkin: CheckIn) -> None:
+        if result.safety_answer:
+            # CLIN-02: any answer above 0; 0 is never read as "safe", only as no alert.
+            label = instrument.answer_label(instrument.safety_item, result.safety_answer).lower()
+            alerts.raise_alert(
+                patient,
+                about=alerts.subject("checkin", checkin.id),
+                reason=f"{instrument.key}_item{instrument.safety_item}",
+                detail=f"{instrument.safety_label}: {label}",
+                checkin=checkin,
+            )
+        AuditEvent.record(f"{instrument.key}_submitted", actor=patient, patient=patient)
+
+    return store_once(CheckIn, patient, key, same_payload(fingerprint), row, scored)
+
+
+def safety_answer(checkin: CheckIn) -> int | None:
+    """Return the answer to the instrument's safety item (PHQ-9 item 9), or None if it has none."""
+    instrument = INSTRUMENTS.get(checkin.instrument)
+    if instrument is None or not instrument.safety_item:
+        return None
+    return checkin.answer_list[instrument.safety_item - 1]
+
+
+def latest(patient: User) -> dict[str, CheckIn]:
+    """Return each instrument's latest check-in for a patient, by key (ids follow submission order)."""
+    newest = CheckIn.select(fn.MAX(CheckIn.id)).where(CheckIn.patient == patient).group_by(CheckIn.instrument)
+    return {checkin.instrument: checkin for checkin in CheckIn.select().where(CheckIn.id.in_(newest))}
+
+
+def as_json(checkin: CheckIn) -> dict:
+    return {
+        **fields(checkin, "client_id", "instrument", "version", "difficulty", "total", "band"),
+        "answers": checkin.answer_list,
+        "subscores": checkin.subscore_map,
+        "submitted_at": iso(checkin.submitted_at),
+        "crisis": bool(safety_answer(checkin)),
+    }
