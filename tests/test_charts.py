@@ -2,21 +2,21 @@
 
 import datetime as dt
 import re
-import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
-from aftercare import charts
-from aftercare import selfreports
-from aftercare.instruments import GAD7
-from aftercare.instruments import PHQ9
 from aftercare.localtime import local_day
 from aftercare.models import CheckIn
 from aftercare.models import utcnow
+from aftercare.selfreports import charts
+from aftercare.selfreports.instruments import GAD7
+from aftercare.selfreports.instruments import PHQ9
 from tests.factories import make_admin
+from tests.factories import make_checkin
 from tests.factories import make_clinician
+from tests.factories import make_mood
 from tests.factories import make_patient
 
 TODAY = dt.date(2025, 3, 12)
@@ -321,8 +321,8 @@ def test_session_days_render_as_dashed_lines(app):
 
 
 def test_the_templates_never_mark_anything_safe():
-    templates = Path(charts.__file__).parent / "templates"
-    for name in ("patient/history.html", "_macros/charts.html"):
+    templates = Path(charts.__file__).parents[1] / "templates"
+    for name in ("selfreports/history.html", "_macros/charts.html"):
         source = (templates / name).read_text()
         assert "|safe" not in source.replace(" ", "") and "Markup" not in source and "autoescape" not in source
 
@@ -332,18 +332,11 @@ def _ago(days: float) -> str:
 
 
 def log_mood(patient, score, days_ago, note=""):
-    entry, _ = selfreports.submit_mood(
-        patient, {"client_id": str(uuid.uuid4()), "score": score, "note": note, "recorded_at": _ago(days_ago)}
-    )
-    return entry
+    return make_mood(patient, score, note, recorded_at=utcnow() - dt.timedelta(days=days_ago))
 
 
 def log_checkin(patient, instrument, answers, days_ago):
-    checkin, _ = selfreports.submit_checkin(
-        patient, {"client_id": str(uuid.uuid4()), "instrument": instrument, "answers": answers}
-    )
-    CheckIn.update(submitted_at=utcnow() - dt.timedelta(days=days_ago)).where(CheckIn.id == checkin.id).execute()
-    return checkin
+    return make_checkin(patient, instrument, answers, days_ago=days_ago)
 
 
 @pytest.fixture

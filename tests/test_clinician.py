@@ -1,14 +1,11 @@
 """The clinician's panel flags and the safety-alert workflow."""
 
 import datetime as dt
-import uuid
 
 import pytest
 
-from aftercare import selfreports
 from aftercare.clinician import panel
 from aftercare.models import AuditEvent
-from aftercare.models import CheckIn
 from aftercare.models import MoodDay
 from aftercare.models import SafetyAlert
 from aftercare.models import utcnow
@@ -16,18 +13,9 @@ from tests.conftest import csrf_from
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
+from tests.factories import make_phq9 as phq9
 
 TODAY = utcnow().date()
-
-
-def phq9(patient, total, days_ago=0, item9=0):
-    answers = [min(3, max(0, total - 3 * i)) for i in range(8)] + [item9]
-    answers[0] += total - sum(answers[:8]) - item9 if sum(answers) != total else 0
-    checkin, _ = selfreports.submit_checkin(
-        patient, {"client_id": str(uuid.uuid4()), "instrument": "phq9", "answers": answers}
-    )
-    CheckIn.update(submitted_at=utcnow() - dt.timedelta(days=days_ago)).where(CheckIn.id == checkin.id).execute()
-    return checkin
 
 
 def mood_days(patient, scores_by_days_ago):
@@ -67,13 +55,14 @@ def test_panel_response_and_remission(app):
     phq9(remitter, 16, 30), phq9(remitter, 4, 0)
     phq9(other, 20, 30), phq9(other, 11, 0)
     rows = {r.patient.id: r for r in panel.build(clinician)}
-    assert (rows[responder.id].response, rows[responder.id].remission, rows[responder.id].phq9_change) == (
+    outcome = {patient_id: row.outcomes["phq9"] for patient_id, row in rows.items()}
+    assert (outcome[responder.id].response, outcome[responder.id].remission, outcome[responder.id].change) == (
         True,
         False,
         -10,
     )
-    assert (rows[remitter.id].response, rows[remitter.id].remission) == (True, True)
-    assert (rows[other.id].response, rows[other.id].remission) == (False, False)
+    assert (outcome[remitter.id].response, outcome[remitter.id].remission) == (True, True)
+    assert (outcome[other.id].response, outcome[other.id].remission) == (False, False)
 
 
 def test_panel_puts_open_alerts_first_and_shows_only_own_patients(client, auth):

@@ -1,16 +1,18 @@
-"""CLIN-01: PHQ-9 and GAD-7 scored exactly as published, on every total and boundary."""
+"""CLIN-01: every measure scored exactly as published, on every total and boundary."""
 
 import itertools
 
 import pytest
 
-from aftercare.instruments import GAD7
-from aftercare.instruments import IncompleteAnswers
-from aftercare.instruments import PHQ9
-from aftercare.instruments import remission
-from aftercare.instruments import response
-from aftercare.instruments import score
-from aftercare.instruments import worsening
+from aftercare.selfreports.instruments import GAD7
+from aftercare.selfreports.instruments import IncompleteAnswers
+from aftercare.selfreports.instruments import INSTRUMENTS
+from aftercare.selfreports.instruments import PHQ9
+
+
+def score(instrument, answers, extra=None):
+    return instrument.score(answers, extra)
+
 
 # Published severity bands (Kroenke 2001; Spitzer 2006), written out in full.
 PHQ9_BANDS = {**dict.fromkeys(range(0, 5), "minimal"), **dict.fromkeys(range(5, 10), "mild"),
@@ -59,8 +61,8 @@ def test_phq9_item_10_is_never_summed(difficulty):
 
 @pytest.mark.parametrize("item9", [0, 1, 2, 3])
 def test_item_9_is_reported_as_answered(item9):
-    assert score(PHQ9, [0] * 8 + [item9]).item9 == item9
-    assert score(GAD7, [item9] * 7).item9 is None
+    assert score(PHQ9, [0] * 8 + [item9]).safety_answer == item9
+    assert score(GAD7, [item9] * 7).safety_answer is None
 
 
 @pytest.mark.parametrize(
@@ -94,20 +96,32 @@ def test_out_of_range_difficulty_is_refused(difficulty):
 
 @pytest.mark.parametrize(
     ("baseline", "current", "responded"),
-    [(20, 10, True), (20, 11, False), (21, 10, True), (21, 11, False), (10, 5, True), (0, 0, False), (None, 3, False)],
+    [(20, 10, True), (20, 11, False), (21, 10, True), (21, 11, False), (10, 5, True), (9, 4, False), (0, 0, False)],
 )
-def test_response_is_a_drop_of_at_least_half(baseline, current, responded):
-    assert response(baseline, current) is responded
+def test_phq9_response_is_a_drop_of_at_least_half_from_10_or_more(baseline, current, responded):
+    assert PHQ9.outcomes.response(baseline, current) is responded
 
 
-@pytest.mark.parametrize(("total", "remitted"), [(0, True), (4, True), (5, False), (None, False)])
-def test_remission_is_phq9_below_5(total, remitted):
-    assert remission(total) is remitted
+@pytest.mark.parametrize(
+    ("baseline", "total", "remitted"), [(10, 0, True), (10, 4, True), (10, 5, False), (5, 4, True), (4, 2, False)]
+)
+def test_phq9_remission_is_below_5_from_5_or_more(baseline, total, remitted):
+    assert PHQ9.outcomes.remission(baseline, total) is remitted
 
 
 @pytest.mark.parametrize(
     ("previous", "current", "worse"),
-    [(10, 15, True), (10, 14, False), (3, 27, True), (15, 10, False), (None, 20, False)],
+    [(10, 15, True), (10, 14, False), (3, 27, True), (15, 10, False)],
 )
-def test_worsening_is_a_rise_of_5_or_more(previous, current, worse):
-    assert worsening(previous, current) is worse
+def test_phq9_worsening_is_a_rise_of_5_or_more(previous, current, worse):
+    assert PHQ9.change.meaningful(previous, current) is worse
+
+
+@pytest.mark.parametrize("spec", INSTRUMENTS.values(), ids=list(INSTRUMENTS))
+def test_every_instrument_describes_itself_fully(spec):
+    assert spec.items and all(item.choices for item in spec.items)
+    assert spec.bands[0][0] == spec.min_total
+    assert spec.band(spec.max_total) == spec.bands[-1][1]
+    assert spec.minutes > 0 and spec.title and spec.stem and spec.version
+    if spec.safety_item:
+        assert 1 <= spec.safety_item <= len(spec.items) and spec.safety_label

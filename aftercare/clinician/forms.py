@@ -8,7 +8,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
-from ..auth.forms import valid_email
+from ..forms import valid_email
 
 
 class InvitePatientForm(FlaskForm):

@@ -6,57 +6,51 @@ from dataclasses import field
 
 from peewee import fn
 
-from .. import instruments
-from ..models import CheckIn
+from ..models import AuditEvent
 from ..models import MoodDay
 from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
+from ..selfreports import outcomes
+from ..selfreports.outcomes import Outcome
 
 QUIET_DAYS = 7  # "no entry for N days"
 DROP_RECENT_DAYS, DROP_BASE_DAYS, DROP_POINTS = 3, 14, 3.0  # a sharp mood drop
+ATTENTION = ("open alert", "worsening", "mood drop", "no entries")
 
 
 @dataclass
 class Row:
     patient: User
+    outcomes: dict[str, Outcome]
     open_alerts: int = 0
     last_day: dt.date | None = None
-    phq9_baseline: CheckIn | None = None
-    phq9_latest: CheckIn | None = None
-    phq9_previous: CheckIn | None = None
-    gad7_latest: CheckIn | None = None
     mood_drop: float | None = None
     flags: list[str] = field(default_factory=list)
 
     @property
-    def phq9_change(self) -> int | None:
-        if self.phq9_baseline and self.phq9_latest and self.phq9_latest.id != self.phq9_baseline.id:
-            return self.phq9_latest.total - self.phq9_baseline.total
-        return None
-
-    @property
-    def response(self) -> bool:
-        return self.phq9_change is not None and instruments.response(self.phq9_baseline.total, self.phq9_latest.total)
-
-    @property
-    def remission(self) -> bool:
-        return self.phq9_latest is not None and instruments.remission(self.phq9_latest.total)
+    def worse(self) -> list[str]:
+        """The measures that rose meaningfully since the score before."""
+        return [o.instrument.name for o in self.outcomes.values() if o.worsening]
 
     @property
     def attention(self) -> tuple:
         """Sort key: open alerts first, then worsening, mood drops, silence; then by name."""
-        order = ("open alert", "worsening", "mood drop", "no entries")
-        return (*(flag not in self.flags for flag in order), self.patient.name.lower())
+        return (*(flag not in self.flags for flag in ATTENTION), self.patient.name.lower())
 
 
 def build(clinician: User, today: dt.date | None = None) -> list[Row]:
     """Return one Row per patient in the clinician's care, most in need of attention first."""
-    patients = list(clinician.patients())
-    rows = {p.id: Row(p) for p in patients}
-    if not rows:
+    return rows_for(list(clinician.patients()), today)
+
+
+def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
+    """Return the panel rows of these patients, most in need of attention first."""
+    if not patients:
         return []
-    ids = list(rows)
+    ids = [p.id for p in patients]
+    scores = outcomes.for_patients(ids)
+    rows = {p.id: Row(p, scores[p.id]) for p in patients}
     today = today or utcnow().date()
 
     for patient_id, count in (
@@ -83,25 +77,28 @@ def build(clinician: User, today: dt.date | None = None) -> list[Row]:
     for patient_id, days in recent.items():
         rows[patient_id].mood_drop = _drop(days, today)
 
-    for checkin in CheckIn.select().where(CheckIn.patient.in_(ids)).order_by(CheckIn.submitted_at, CheckIn.id):
-        row = rows[checkin.patient_id]
-        if checkin.instrument == "phq9":
-            row.phq9_baseline = row.phq9_baseline or checkin
-            row.phq9_previous, row.phq9_latest = row.phq9_latest, checkin
-        elif checkin.instrument == "gad7":
-            row.gad7_latest = checkin
-
     for row in rows.values():
         if row.open_alerts:
             row.flags.append("open alert")
-        previous = row.phq9_previous.total if row.phq9_previous else None
-        if row.phq9_latest and instruments.worsening(previous, row.phq9_latest.total):
+        if row.worse:
             row.flags.append("worsening")
         if row.mood_drop is not None and row.mood_drop >= DROP_POINTS:
             row.flags.append("mood drop")
         if row.last_day is None or (today - row.last_day).days >= QUIET_DAYS:
             row.flags.append("no entries")
     return sorted(rows.values(), key=lambda r: r.attention)
+
+
+def show(clinician: User) -> list[Row]:
+    """Build the panel and write who it shows to the audit log: every patient named, in one statement (LOG-01)."""
+    rows = build(clinician)
+    AuditEvent.record_many("view_panel", actor=clinician, patients=[row.patient for row in rows])
+    return rows
+
+
+def row_for(patient: User) -> Row:
+    """Return one patient's panel row (the caller has checked the care relationship)."""
+    return rows_for([patient])[0]
 
 
 def _drop(days: list[MoodDay], today: dt.date) -> float | None:

@@ -6,6 +6,7 @@ import json
 from peewee import CharField
 from peewee import DateField
 from peewee import DateTimeField
+from peewee import FloatField
 from peewee import fn
 from peewee import ForeignKeyField
 from peewee import IntegerField
@@ -85,16 +86,17 @@ class MoodDay(BaseModel):
 
 
 class CheckIn(BaseModel):
-    """A completed PHQ-9 or GAD-7, stored with its answers, score and instrument version."""
+    """A completed questionnaire, stored with its answers, score and the instrument's version."""
 
     patient = ForeignKeyField(User, backref="checkins", on_delete="CASCADE")
     client_id = CharField(max_length=36)
     payload_hash = CharField(max_length=64)
     instrument = CharField(max_length=16)
     version = CharField(max_length=64)
-    answers = CharField(max_length=64)  # JSON list of item answers, 0-3
-    difficulty = SmallIntegerField(null=True)  # PHQ-9 item 10, never summed
-    total = SmallIntegerField()
+    answers = TextField()  # JSON list of item answers, in order
+    difficulty = SmallIntegerField(null=True)  # the unscored extra question (PHQ-9 item 10), if asked
+    total = FloatField()  # a whole number for summed measures, a mean to one decimal for others
+    subscores = TextField(default="{}")  # JSON: subscale key -> score
     band = CharField(max_length=32)
     submitted_at = DateTimeField(default=utcnow)
 
@@ -109,8 +111,8 @@ class CheckIn(BaseModel):
         return json.loads(self.answers)
 
     @property
-    def item9(self) -> int | None:
-        return self.answer_list[8] if self.instrument == "phq9" else None
+    def subscore_map(self) -> dict[str, float]:
+        return json.loads(self.subscores or "{}")
 
     @classmethod
     def series(cls, patient, instrument: str):
@@ -121,10 +123,16 @@ class CheckIn(BaseModel):
 
 
 class SafetyAlert(BaseModel):
-    """A safety signal that stays open until a clinician acknowledges it (CLIN-02)."""
+    """A safety signal that stays open until a clinician acknowledges it (CLIN-02).
+
+    `subject` names the piece of writing or the answer that raised it ("mood:12", "journal:7",
+    "intention:31", "checkin:88"): a partial unique index allows one open alert per subject, so
+    saving the same words again cannot stack alerts, however the saves race (CLIN-04).
+    """
 
     patient = ForeignKeyField(User, backref="safety_alerts", on_delete="CASCADE")
     reason = CharField(max_length=32)  # phq9_item9 | crisis_language
+    subject = CharField(max_length=64)
     detail = CharField(max_length=255)
     checkin = ForeignKeyField(CheckIn, null=True, on_delete="SET NULL")
     mood = ForeignKeyField(MoodEntry, null=True, on_delete="SET NULL")
@@ -137,12 +145,10 @@ class SafetyAlert(BaseModel):
     def open(cls):
         return cls.select().where(cls.acknowledged_at.is_null())
 
-    @classmethod
-    def raise_unless_open(cls, patient: User, reason: str, detail: str) -> "SafetyAlert":
-        """Open an alert about one piece of writing, unless the same one is still open.
 
-        Saving the same words again (fixing a typo in an entry that holds crisis language) is no
-        news to a clinician who has not yet acted on the first alert; once acknowledged, it is.
-        """
-        existing = cls.open().where(cls.patient == patient, cls.reason == reason, cls.detail == detail).first()
-        return existing or cls.create(patient=patient, reason=reason, detail=detail)
+# One open alert per subject: the database is the guard (peewee cannot declare a partial index in Meta).
+SafetyAlert.add_index(
+    SafetyAlert.index(
+        SafetyAlert.subject, unique=True, where=SafetyAlert.acknowledged_at.is_null(), name="safety_alert_one_open"
+    )
+)

@@ -2,27 +2,21 @@
 
 import datetime as dt
 
-from .. import sessions
+from .. import settings
+from .. import websessions
 from ..db import db
 from ..models import AuditEvent
 from ..models import CareRelationship
-from ..models import ClinicSetting
 from ..models import Invite
-from ..models import LoginFailure
+from ..models import LoginThrottle
 from ..models import PATIENT
 from ..models import User
 from ..models import utcnow
 
-DEFAULT_DAYS = 30
-
 
 def retention_days() -> int:
     """Return the clinic's retention period for closed accounts, in days."""
-    try:
-        return max(0, int(ClinicSetting.get_value("retention_days", str(DEFAULT_DAYS))))
-    except ValueError:
-        # The admin form only stores whole numbers; a hand-edited value falls back.
-        return DEFAULT_DAYS
+    return settings.current().retention_days
 
 
 def deletion_date(closed_at: dt.datetime, days: int | None = None) -> dt.datetime:
@@ -35,12 +29,12 @@ def close_account(patient: User) -> dt.datetime:
     now = utcnow()
     with db.atomic():
         User.update(closed_at=now, active=False).where(User.id == patient.id).execute()
-        sessions.revoke_others(patient)  # every device, this one included
+        websessions.revoke_others(patient)  # every device, this one included
         CareRelationship.update(active=False, ended_at=now).where(
             CareRelationship.patient == patient,
             CareRelationship.active == True,  # noqa: E712
         ).execute()
-        AuditEvent.record("account_closed", actor=patient, patient=patient)
+        AuditEvent.record("account_closed", actor=patient, patient=patient, subject=patient)
     return deletion_date(now)
 
 
@@ -70,7 +64,7 @@ def purge(now: dt.datetime | None = None) -> int:
             # Every foreign key to User cascades (or sets NULL) in the schema, so the
             # DELETE takes mood, check-ins, alerts, sessions and care links with it.
             # These two hold the email without a foreign key.
-            LoginFailure.clear(user.email)
+            LoginThrottle.clear(user.email)
             Invite.delete().where(Invite.email == user.email, Invite.role == PATIENT).execute()
             AuditEvent.record("account_purged", actor=None, patient=user, detail=f"retention {days} days")
             deleted += 1

@@ -12,20 +12,12 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import logout_user
 
-from .. import sessions
+from .. import accounts
+from .. import websessions
 from ..access import patients_only
 from ..access import public
-from ..auth.views import check_lockout
-from ..db import db
-from ..models import AuditEvent
-from ..models import CheckIn
-from ..models import LoginFailure
-from ..models import MoodEntry
-from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
-from ..models import WebSession
-from ..passwords import verify_password
 from . import export
 from . import retention
 from .forms import CloseAccountForm
@@ -37,29 +29,8 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
-def _stored_counts(patient: User) -> dict:
-    return {
-        "mood": MoodEntry.select().where(MoodEntry.patient == patient).count(),
-        "first_mood": MoodEntry.select(MoodEntry.recorded_at)
-        .where(MoodEntry.patient == patient)
-        .order_by(MoodEntry.recorded_at)
-        .scalar(),
-        "phq9": CheckIn.select().where(CheckIn.patient == patient, CheckIn.instrument == "phq9").count(),
-        "gad7": CheckIn.select().where(CheckIn.patient == patient, CheckIn.instrument == "gad7").count(),
-        "alerts": SafetyAlert.select().where(SafetyAlert.patient == patient).count(),
-        "devices": WebSession.select().where(WebSession.user == patient, WebSession.expires_at > utcnow()).count(),
-    }
-
-
 def _page(form: CloseAccountForm, status: int = 200):
-    me = _me()
-    return render_template(
-        "mydata/index.html",
-        counts=_stored_counts(me),
-        care_team=list(me.clinicians()),
-        retention_days=retention.retention_days(),
-        form=form,
-    ), status
+    return render_template("mydata/index.html", form=form, **export.overview(_me())), status
 
 
 @bp.route("")
@@ -73,9 +44,7 @@ def index():
 def export_zip():
     """Download everything stored about the patient (PRIV-01)."""
     me = _me()
-    with db.atomic():  # one consistent copy, and the audit row with it
-        sections = export.collect(me)
-        AuditEvent.record("export_downloaded", actor=me, patient=me)
+    sections = export.collect(me)
     archive, size = export.build_zip(me, sections, current_app.config["CLINIC_NAME"])
     response = send_file(
         archive,
@@ -100,14 +69,12 @@ def close():
     form = CloseAccountForm()
     if not form.validate_on_submit():
         return _page(form, 422)
-    check_lockout(me.email)  # the password check is a guessing oracle too (AUTH-03)
-    if not verify_password(me.password_hash, form.password.data):
-        LoginFailure.create(account_key=LoginFailure.key_for(me.email))
+    if not accounts.check_password(me, form.password.data):  # a guess like any other (AUTH-11)
         form.password.errors.append("That is not your password. Your account is still open.")
         return _page(form, 422)
     delete_on = retention.close_account(me)
     logout_user()
-    sessions.end(session)
+    websessions.end(session)
     # Kept in the new, anonymous session so the goodbye page can show the date.
     session["account_closed_delete_on"] = delete_on.date().isoformat()
     return redirect(url_for("mydata.closed"))

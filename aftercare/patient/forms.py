@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 
-from ..auth.forms import TimeSettingsMixin
+from ..forms import TimeSettingsMixin
 
 
 class SettingsForm(TimeSettingsMixin, FlaskForm):

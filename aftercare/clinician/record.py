@@ -1,0 +1,45 @@
+"""One patient's record as their clinician sees it: alerts first, then sessions, shared journal, scores, moods."""
+
+import datetime as dt
+
+from ..journal.entries import shared_for_patient
+from ..journey.record import patient_sessions
+from ..models import AuditEvent
+from ..models import CheckIn
+from ..models import MoodEntry
+from ..models import SafetyAlert
+from ..models import User
+from ..models import utcnow
+from . import panel
+
+MOOD_DAYS = 30
+
+
+def open_record(clinician: User, patient: User) -> dict:
+    """Return everything the record shows, and write the audit row for showing it (LOG-01).
+
+    The caller has checked the care relationship (access.patient_for_staff).
+    """
+    AuditEvent.record("view_patient", actor=clinician, patient=patient)
+    since = utcnow() - dt.timedelta(days=MOOD_DAYS)
+    alerts = (
+        SafetyAlert.select()
+        .where(SafetyAlert.patient == patient)
+        .order_by(SafetyAlert.acknowledged_at.is_null(False), SafetyAlert.created_at.desc())
+    )
+    moods = (
+        MoodEntry.visible()
+        .where(MoodEntry.patient == patient, MoodEntry.recorded_at >= since)
+        .order_by(MoodEntry.recorded_at.desc())
+    )
+    checkins = CheckIn.select().where(CheckIn.patient == patient).order_by(CheckIn.submitted_at.desc())
+    return {
+        "patient": patient,
+        "row": panel.row_for(patient),
+        "alerts": list(alerts),
+        "moods": list(moods),
+        "checkins": list(checkins),
+        "care_team": list(patient.clinicians()),
+        "shared_journal": shared_for_patient(patient),
+        "journey": patient_sessions(patient),
+    }

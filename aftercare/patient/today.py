@@ -1,0 +1,79 @@
+"""What the Today screen shows: a greeting, today's entries, and where the patient is in their series."""
+
+import datetime as dt
+
+from flask import url_for
+
+from ..journey import scheduling
+from ..localtime import to_local
+from ..models import Intention
+from ..models import TreatmentSession
+from ..models import User
+from ..models import utcnow
+from ..selfreports import checkins
+from ..selfreports import mood
+
+
+def greeting(now_local: dt.datetime) -> str:
+    if now_local.hour < 5:
+        return "Hello"
+    if now_local.hour < 12:
+        return "Good morning"
+    if now_local.hour < 18:
+        return "Good afternoon"
+    return "Good evening"
+
+
+def countdown(delta: dt.timedelta) -> str:
+    """Say how long until a session in words a tired person reads at a glance."""
+    minutes = int(delta.total_seconds() // 60)
+    days, hours = divmod(minutes // 60, 24)
+    if days >= 2:
+        return f"in {days} days"
+    if days == 1:
+        return f"in 1 day and {hours} hour{'s' if hours != 1 else ''}" if hours else "in 1 day"
+    if hours >= 1:
+        return f"in {hours} hour{'s' if hours > 1 else ''}"
+    return f"in {max(1, minutes)} minute{'s' if minutes > 1 else ''}"
+
+
+def to_do(session: TreatmentSession) -> list[tuple[str, str, bool]]:
+    """Return (anchor, what, done) for what is still to prepare before a session."""
+    intention = Intention.get_or_none(Intention.session == session)
+    items = [
+        ("intention", "Set your intention", intention is not None and not intention.is_empty),
+        ("playlist", "Choose the music for the room", session.playlist_id is not None),
+    ]
+    if session.is_dosing:
+        items.append(("ride", "Confirm who drives you home", session.ride_confirmed_at is not None))
+    return items
+
+
+def journey(patient: User, now: dt.datetime) -> dict:
+    """The next session and its to-dos, or where the patient is in the window of clarity and today's practices."""
+    upcoming = scheduling.next_session(patient, now)
+    ahead = upcoming is not None and upcoming.starts_at > now
+    window = scheduling.window(patient, now)
+    return {
+        "session_url": url_for("journey.patient_session", session_id=upcoming.id) if upcoming else None,
+        "journal_url": url_for("journal.new_entry", session=window.session.id) if window else None,
+        "upcoming": upcoming,
+        "countdown": countdown(upcoming.starts_at - now) if ahead else None,
+        "todo": to_do(upcoming) if ahead else [],
+        "window": window,
+        "practices": scheduling.practices_for(window.day, window.no_driving) if window else [],
+    }
+
+
+def overview(patient: User, now: dt.datetime | None = None) -> dict:
+    """Return everything the Today screen shows, for the template."""
+    now = now or utcnow()
+    now_local = to_local(now, patient.timezone)
+    return {
+        "greeting": greeting(now_local),
+        "today": now_local,
+        "entries": list(mood.todays_entries(patient, now_local.date())),
+        "care_team": list(patient.clinicians()),
+        "last_checkins": checkins.latest(patient),
+        **journey(patient, now),
+    }
