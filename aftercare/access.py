@@ -43,6 +43,11 @@ admins_only = roles(ADMIN)
 staff_only = roles(CLINICIAN, ADMIN)
 
 
+def home_for(user) -> str:
+    """Return where a user lands: Today for a patient, their own start page for staff."""
+    return url_for("patient.home") if user.role == PATIENT else url_for(f"{user.role}.index")
+
+
 def access_of(endpoint: str | None):
     """Return the access declared on an endpoint's view, or None if it declares none."""
     view = current_app.view_functions.get(endpoint) if endpoint else None
@@ -79,11 +84,22 @@ def enforce() -> None:
         abort(403)
 
 
+def get_object_or_404(query, *expressions):
+    """Return the one row of a model or query matching the expressions (say, its id and its owner), or answer 404.
+
+    "Not yours" and "not there" are the same answer, so nobody learns which ids exist (AC-02).
+    """
+    if isinstance(query, type):
+        query = query.select()
+    row = query.where(*expressions).first() if expressions else query.first()
+    if row is None:
+        abort(404)
+    return row
+
+
 def patient_for_staff(patient_id: int) -> User:
     """Load a patient the current clinician may see, or answer 404 (AC-02)."""
-    patient = User.get_or_none(User.id == patient_id, User.role == PATIENT)
-    if patient is None or not patient.active:
-        abort(404)
+    patient = get_object_or_404(User, User.id == patient_id, User.role == PATIENT, User.active == True)  # noqa: E712
     if current_user.role == CLINICIAN and current_user.cares_for(patient):
         return patient
     abort(404)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .models import ClinicSetting
+from . import settings
 
 # One resource per line: "name | what to do | link". The link is optional
 # (tel:, sms: or https:). Admins replace this for their country.
@@ -44,9 +44,9 @@ def parse(text: str) -> tuple[list[CrisisLine], list[str]]:
 
 def current_lines() -> list[CrisisLine]:
     """Return the clinic's crisis resources (the US defaults until an admin sets them)."""
-    lines, problems = parse(ClinicSetting.get_value("crisis_lines", DEFAULT_LINES))
+    lines, problems = parse(settings.current().crisis_lines or DEFAULT_LINES)
     return lines if lines and not problems else parse(DEFAULT_LINES)[0]
 
 
 def clinic_phone() -> str:
-    return ClinicSetting.get_value("clinic_phone")
+    return settings.current().phone

@@ -9,20 +9,19 @@ import zoneinfo
 from dataclasses import dataclass
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from peewee import chunked
 
-from . import instruments
-from . import schedule
-from . import selfreports
+from . import settings
 from .db import db
+from .journey import scheduling
 from .localtime import local_day
 from .models import ADMIN
 from .models import AuditEvent
 from .models import CareRelationship
 from .models import CheckIn
 from .models import CLINICIAN
-from .models import ClinicSetting
 from .models import COMPLETED
 from .models import Intention
 from .models import JournalEntry
@@ -39,6 +38,9 @@ from .models import User
 from .models import utcnow
 from .passwords import hash_password
 from .playlists.demo import seed_demo_playlists
+from .selfreports import checkins
+from .selfreports import instruments
+from .selfreports import mood
 
 DEMO_PASSWORD = "quiet river morning"
 # Staff sign in with a second factor even in the demo. Add this key to an
@@ -99,8 +101,8 @@ PATIENTS = [
 ]
 
 COURSE_DAYS = 120  # about four months between enrolment and today, on the first load
-# The last week goes through selfreports.submit_mood, as a phone would send it; older
-# history is inserted directly (submit_mood refuses entries over 30 days old, and one
+# The last week goes through selfreports.mood.submit, as a phone would send it; older
+# history is inserted directly (mood.submit refuses entries over 30 days old, and one
 # audit row per historical entry would bury the demo's audit log).
 RECENT_DAYS = 7
 INDUCTION_DAYS = 21  # twice-weekly infusions at the start of treatment
@@ -155,7 +157,7 @@ def local_moment(day: dt.date, hour: int, minute: int, zone: str) -> dt.datetime
 
 
 def mood_day(login: str, course: Course, zone: str, day: dt.date, day_number: int) -> list[dict]:
-    """Return one day's mood entries as submit_mood payloads (maybe none), the same on every run."""
+    """Return one day's mood entries as mood.submit payloads (maybe none), the same on every run."""
     rng = random.Random(f"{login}:mood:{day.isoformat()}")
     if rng.random() < course.skip_days:
         return []
@@ -173,7 +175,7 @@ def mood_day(login: str, course: Course, zone: str, day: dt.date, day_number: in
         elif rng.random() < 0.2:
             note = rng.choice(GOOD_NOTES if score >= 6 else LOW_NOTES)
         if not tags and rng.random() < 0.3:
-            tags = rng.sample(selfreports.DEFAULT_TAGS, rng.choice((1, 1, 2)))
+            tags = rng.sample(mood.DEFAULT_TAGS, rng.choice((1, 1, 2)))
         when = local_moment(day, hour + (minute + offset) // 60, (minute + offset) % 60, zone)
         entries.append(
             {
@@ -212,7 +214,7 @@ def checkin_days(login: str, start: dt.date, today: dt.date, course: Course) -> 
         days.append(day)
         day += dt.timedelta(days=rng.randint(14, 28))
     if course.open_alert:
-        # Today's PHQ-9 (sent through submit_checkin below) is this patient's latest.
+        # Today's PHQ-9 (sent through checkins.submit below) is this patient's latest.
         days = [d for d in days if d == start or d < today - dt.timedelta(days=10)]
     return days
 
@@ -227,12 +229,12 @@ def checkin_rows(patient: User, login: str, course: Course, start: dt.date, toda
             target = round(between(ends, course, day_number) + rng.uniform(-1, 1))
             answers = answers_for(spec, target, rng)
             difficulty = difficulty_for(sum(answers))
-            result = instruments.score(spec, answers, difficulty)
+            result = spec.score(answers, difficulty)
             rows.append(
                 {
                     "patient": patient.id,
                     "client_id": demo_id(login, spec.key, day.isoformat()),
-                    # The fingerprint submit_checkin would have stored for the same answers.
+                    # The fingerprint checkins.submit would have stored for the same answers.
                     "payload_hash": payload_hash({"kind": spec.key, "answers": answers, "difficulty": difficulty}),
                     "instrument": spec.key,
                     "version": spec.version,
@@ -272,7 +274,7 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
                 {
                     "patient": patient.id,
                     "client_id": entry["client_id"],
-                    # The fingerprint submit_mood would have stored for the same entry.
+                    # The fingerprint mood.submit would have stored for the same entry.
                     "payload_hash": payload_hash({"kind": "mood", **fields, "recorded_at": entry["recorded_at"]}),
                     "score": entry["score"],
                     "note": entry["note"],
@@ -291,7 +293,7 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
     for touched_day in sorted(touched):
         MoodDay.refresh(patient.id, touched_day)
     for entry in recent:
-        selfreports.submit_mood(patient, entry)
+        mood.submit(patient, entry)
 
     new_checkins = [
         r for r in checkin_rows(patient, login, course, start, today) if r["client_id"] not in have_checkins
@@ -302,7 +304,7 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
     if course.open_alert:
         # Through the real path, so the alert is raised exactly as a patient's answer would raise it.
         answers = answers_for(instruments.PHQ9, course.phq9[1], random.Random(f"{login}:item9"), item9=1)
-        selfreports.submit_checkin(
+        checkins.submit(
             patient,
             {
                 "client_id": demo_id(login, "phq9", "item9"),
@@ -316,7 +318,13 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
 @click.command("demo")
 @with_appcontext
 def demo_command():
-    """Create (or refresh) the demo clinic. Refuses on a database with real accounts."""
+    """Create (or refresh) the demo clinic. Development only; refuses a database with real accounts."""
+    if current_app.config["PRODUCTION"]:
+        # CFG-01: the demo's published password must never reach a clinic's database.
+        raise click.ClickException(
+            "The demo clinic is for development machines only: run it with AFTERCARE_ENV=development "
+            "(`make demo` does), never against a clinic's database."
+        )
     real = User.select().where(User.is_demo == False).count()  # noqa: E712
     if real:
         raise click.ClickException(
@@ -329,7 +337,7 @@ def demo_command():
         users = {}
         for role, name, login in STAFF:
             users[login] = ensure_user(login, name, role, password_hash, totp_secret=DEMO_TOTP_SECRET)
-        ClinicSetting.set_value("clinic_timezone", CLINIC_ZONE)
+        settings.update(timezone=CLINIC_ZONE)
         playlists = seed_demo_playlists(users["dana"])
         for name, login, zone, clinician, course in PATIENTS:
             patient = ensure_user(login, name, PATIENT, password_hash, timezone=zone)
@@ -499,7 +507,7 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
             session=session,
             defaults={"explore": INTENTIONS[2][0], "let_go": INTENTIONS[2][1], "carry": INTENTIONS[2][2]},
         )
-    schedule.renumber(patient)
+    scheduling.renumber(patient)
 
 
 def ensure_session(

@@ -6,38 +6,34 @@ the original, a different payload under the same id is refused (DUR-04).
 """
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
-from peewee import IntegrityError
 from peewee import JOIN
 
+from .. import alerts
 from ..db import db
+from ..exports import fields
+from ..exports import iso
+from ..idempotency import same_payload
+from ..idempotency import store_once
+from ..inputs import clean_text
+from ..inputs import client_id as parse_client_id
+from ..inputs import Invalid
+from ..inputs import parse_id
 from ..localtime import to_local
 from ..models import AuditEvent
 from ..models import JournalEntry
 from ..models import payload_hash
-from ..models import SafetyAlert
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..models import VoiceNote
 from ..safety import has_crisis_language
-from ..selfreports import Conflict
-from ..selfreports import Invalid
 from .prompts import PROMPT_MAX
 
 BODY_MAX = 20_000  # IN-01
 LIST_LIMIT = 200  # the care team's view (older shared items fold away there)
 PAGE_SIZE = 30  # the patient's journal, a page at a time, so nothing is out of reach
-MAX_ID = 2**63 - 1  # the database's largest integer: a larger id is simply not found
-
-
-def _client_id(value) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except (ValueError, TypeError, AttributeError):
-        raise Invalid({"client_id": "This entry has no valid id. Please reload the page and try again."}) from None
 
 
 def clean_body(value) -> str:
@@ -45,17 +41,18 @@ def clean_body(value) -> str:
     if not isinstance(value, str):
         raise Invalid({"body": "The entry must be text."})
     # Browsers send a textarea's line breaks as CRLF; the 20,000 the page counted are LF.
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    if len(text) > BODY_MAX:
+    length = len(value.replace("\r\n", "\n"))
+    text = clean_text(value)
+    if length > BODY_MAX:
         raise Invalid(
             {
-                "body": f"Please keep an entry under {BODY_MAX:,} characters; this one has {len(text):,}. "
+                "body": f"Please keep an entry under {BODY_MAX:,} characters; this one has {length:,}. "
                 "You could split it into two entries. Nothing was saved yet."
             }
         )
-    if not text.strip():
+    if not text:
         raise Invalid({"body": "Write something first, or record a voice note instead."})
-    return text.strip()
+    return text
 
 
 def _prompt(value) -> str:
@@ -70,11 +67,10 @@ def own_session(patient: User, value) -> TreatmentSession | None:
     """Return the patient's session with this id, None for no id; another patient's is refused like a missing one."""
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-        raise Invalid({"session_id": "That session could not be found."})
-    if not 0 < int(value) <= MAX_ID:
-        raise Invalid({"session_id": "That session could not be found."})
-    session = TreatmentSession.get_or_none(TreatmentSession.id == int(value), TreatmentSession.patient == patient)
+    session_id = parse_id(value)
+    session = session_id and TreatmentSession.get_or_none(
+        TreatmentSession.id == session_id, TreatmentSession.patient == patient
+    )
     if session is None:
         raise Invalid({"session_id": "That session could not be found."})
     return session
@@ -84,52 +80,34 @@ def submit(patient: User, data: dict) -> tuple[JournalEntry, bool]:
     """Store a journal entry once; return (entry, created). A replay returns the original."""
     if not isinstance(data, dict):
         raise Invalid({"body": "Send a JSON object."})
-    client_id = _client_id(data.get("client_id"))
+    key = parse_client_id(data.get("client_id"))
     body = clean_body(data.get("body"))
     prompt = _prompt(data.get("prompt"))
     session = own_session(patient, data.get("session_id"))
     fingerprint = payload_hash(
         {"kind": "journal", "body": body, "prompt": prompt, "session": session.id if session else None}
     )
-    existing = _existing(patient, client_id, fingerprint)
-    if existing:
-        return existing, False
-    try:
-        return _store(patient, client_id, fingerprint, body, prompt, session), True
-    except IntegrityError:
-        # The page's flush and Background Sync delivered it at once: the unique index kept one.
-        return _existing(patient, client_id, fingerprint), False
 
-
-def crisis_detail(patient: User, entry: JournalEntry) -> str:
-    """Name the entry in the alert by when it was written (the words stay in the entry, private)."""
-    return f"Crisis language in a journal entry written {to_local(entry.created_at, patient.timezone):%-d %B %Y}"
-
-
-def _store(patient, client_id, fingerprint, body, prompt, session) -> JournalEntry:
     now = utcnow()
-    with db.atomic():
-        entry = JournalEntry.create(
-            patient=patient,
-            session=session,
-            client_id=client_id,
-            payload_hash=fingerprint,
-            prompt=prompt,
-            body=body,
-            created_at=now,
-            updated_at=now,
-        )
-        if has_crisis_language(body):
-            SafetyAlert.raise_unless_open(patient, "crisis_language", crisis_detail(patient, entry))
+    row = {"session": session, "payload_hash": fingerprint, "prompt": prompt, "body": body}
+    row.update(created_at=now, updated_at=now)
+
+    def written(entry: JournalEntry) -> None:
+        _flag(patient, entry)
         AuditEvent.record("journal_entry_written", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
-    return entry
+
+    return store_once(JournalEntry, patient, key, same_payload(fingerprint), row, written)
 
 
-def _existing(patient: User, client_id: str, fingerprint: str) -> JournalEntry | None:
-    entry = JournalEntry.get_or_none(JournalEntry.patient == patient, JournalEntry.client_id == client_id)
-    if entry is not None and entry.payload_hash != fingerprint:
-        raise Conflict("This id was already used for a different entry.")
-    return entry
+def _flag(patient: User, entry: JournalEntry) -> bool:
+    """Raise (or reuse) the entry's crisis alert; it names the entry by when it was written, the words stay private."""
+    written = to_local(entry.created_at, patient.timezone)
+    return alerts.flag_writing(
+        patient,
+        entry.body,
+        about=alerts.subject("journal", entry.id),
+        detail=f"Crisis language in a journal entry written {written:%-d %B %Y}",
+    )
 
 
 def edit(patient: User, entry: JournalEntry, body) -> JournalEntry:
@@ -137,10 +115,10 @@ def edit(patient: User, entry: JournalEntry, body) -> JournalEntry:
     body = clean_body(body)
     with db.atomic():
         JournalEntry.update(body=body, updated_at=utcnow()).where(JournalEntry.id == entry.id).execute()
-        if has_crisis_language(body):
-            SafetyAlert.raise_unless_open(patient, "crisis_language", crisis_detail(patient, entry))
+        entry = JournalEntry.get_by_id(entry.id)
+        _flag(patient, entry)
         AuditEvent.record("journal_entry_edited", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
-    return JournalEntry.get_by_id(entry.id)
+    return entry
 
 
 def delete(patient: User, entry: JournalEntry) -> None:
@@ -169,17 +147,9 @@ def set_shared(patient: User, item: JournalEntry | VoiceNote, share: bool) -> bo
     return bool(changed)
 
 
-def iso(when: dt.datetime | None) -> str | None:
-    return when.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z") if when else None
-
-
 def entry_json(entry: JournalEntry) -> dict:
     return {
-        "client_id": entry.client_id,
-        "id": entry.id,
-        "prompt": entry.prompt,
-        "body": entry.body,
-        "session_id": entry.session_id,
+        **fields(entry, "client_id", "id", "prompt", "body", "session_id"),
         "shared": entry.shared_at is not None,
         "created_at": iso(entry.created_at),
         "updated_at": iso(entry.updated_at),

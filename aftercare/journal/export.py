@@ -1,5 +1,9 @@
 """The journal's part of the patient's export (PRIV-01): entries as JSON and journal.csv, voice notes as files."""
 
+from ..exports import csv_columns
+from ..exports import iso
+from ..exports import local_iso
+from ..exports import Section
 from ..models import JournalEntry
 from ..models import User
 from ..models import VoiceNote
@@ -14,44 +18,31 @@ README = (
 )
 
 
-def journal_section(patient: User):
-    """Return the journal section of the export: entries, voice-note details, and the audio files."""
-    # mydata.export lists this function in SECTIONS, so it is imported here, when an export runs,
-    # rather than when this module loads (each module would otherwise import the other).
-    from ..mydata.export import iso
-    from ..mydata.export import local_iso
-    from ..mydata.export import Section
+def _about(row: JournalEntry | VoiceNote) -> dict:
+    """What an entry and a voice note both record: their session, whether they are shared, their id."""
+    return {
+        "session_id": row.session_id,
+        "session_number": row.session.number if row.session_id else None,
+        "shared": row.shared_at is not None,
+        "shared_at": iso(row.shared_at),
+        "client_id": row.client_id,
+    }
 
+
+def journal_section(patient: User) -> Section:
+    """Return the journal section of the export: entries, voice-note details, and the audio files."""
     zone = patient.timezone
-    entries, rows = [], []
-    for entry in with_session(JournalEntry, patient).order_by(JournalEntry.created_at, JournalEntry.id):
-        session_number = entry.session.number if entry.session_id else None
-        item = {
+    entries = [
+        {
             "written_at": iso(entry.created_at),
             "written_at_local": local_iso(entry.created_at, zone),
             "updated_at": iso(entry.updated_at),
             "prompt": entry.prompt,
             "body": entry.body,
-            "session_id": entry.session_id,
-            "session_number": session_number,
-            "shared": entry.shared_at is not None,
-            "shared_at": iso(entry.shared_at),
-            "client_id": entry.client_id,
+            **_about(entry),
         }
-        entries.append(item)
-        rows.append(
-            (
-                item["written_at"],
-                item["written_at_local"],
-                "" if session_number is None else session_number,
-                entry.prompt,
-                entry.body,
-                "yes" if item["shared"] else "no",
-                item["shared_at"] or "",
-                item["updated_at"],
-                entry.client_id,
-            )
-        )
+        for entry in with_session(JournalEntry, patient).order_by(JournalEntry.created_at, JournalEntry.id)
+    ]
 
     notes, files = [], {}
     for note in with_session(VoiceNote, patient).order_by(VoiceNote.created_at, VoiceNote.id):
@@ -69,11 +60,7 @@ def journal_section(patient: User):
                 "type": note.mime,
                 "bytes": note.size,
                 "duration_seconds": note.duration_seconds,
-                "session_id": note.session_id,
-                "session_number": note.session.number if note.session_id else None,
-                "shared": note.shared_at is not None,
-                "shared_at": iso(note.shared_at),
-                "client_id": note.client_id,
+                **_about(note),
             }
         )
 
@@ -82,17 +69,10 @@ def journal_section(patient: User):
         {"entries": entries, "voice_notes": notes},
         README,
         csv_name="journal.csv",
-        columns=(
-            "written_at_utc",
-            "written_at_local",
-            "session_number",
-            "prompt",
-            "entry",
-            "shared",
-            "shared_at_utc",
-            "updated_at_utc",
-            "id",
+        columns=csv_columns(
+            "written_at_utc=written_at written_at_local session_number prompt entry=body shared "
+            "shared_at_utc=shared_at updated_at_utc=updated_at id=client_id"
         ),
-        rows=rows,
+        csv_records=entries,
         files=files,
     )

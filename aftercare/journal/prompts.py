@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from .. import schedule
+from ..journey import scheduling
 from ..localtime import local_day
 from ..localtime import to_local
 from ..models import COMPLETED
@@ -68,7 +68,7 @@ def choose(patient: User, session: TreatmentSession | None = None, now: dt.datet
     """Return the prompt for a new entry: about the session in the window of clarity (or the completed
     session given), with the intention shown back; otherwise a general one. `session` must be the patient's."""
     now = now or utcnow()
-    window = schedule.window(patient, now)
+    window = scheduling.window(patient, now)
     no_driving = False
     if window is not None and (session is None or session.id == window.session.id):
         about, day, no_driving = window.session, window.day, window.no_driving

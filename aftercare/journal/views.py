@@ -14,26 +14,26 @@ from flask import send_file
 from flask import url_for
 from flask_login import current_user
 
+from ..access import get_object_or_404
 from ..access import patient_for_staff
 from ..access import patients_only
 from ..access import roles
-from ..api.views import body as json_body
-from ..api.views import conflict
-from ..api.views import invalid
-from ..auth.forms import EmptyForm
+from ..exports import iso
+from ..forms import EmptyForm
+from ..idempotency import Conflict
+from ..inputs import Invalid
+from ..inputs import json_body
 from ..localtime import to_local
-from ..models import AuditEvent
 from ..models import CLINICIAN
 from ..models import JournalEntry
 from ..models import PATIENT
 from ..models import TreatmentSession
 from ..models import User
-from ..models import utcnow
 from ..models import VoiceNote
+from ..pages import button
+from ..pages import stored
 from ..safety import CRISIS_PATTERNS
 from ..safety import has_crisis_language
-from ..selfreports import Conflict
-from ..selfreports import Invalid
 from . import entries
 from . import prompts
 from . import voice
@@ -44,10 +44,6 @@ from .forms import VoiceNoteForm
 
 bp = Blueprint("journal", __name__)
 
-# Row ids in URLs stop at the database's largest integer: a longer one is "not found", not an
-# overflow inside the driver (a 500).
-ID = "int(max=9223372036854775807)"
-
 SAVED_PRIVATE = "Saved in your journal. Only you can see it until you share it."
 
 
@@ -56,17 +52,11 @@ def _me() -> User:
 
 
 def _own_entry(entry_id: int) -> JournalEntry:
-    entry = JournalEntry.get_or_none(JournalEntry.id == entry_id, JournalEntry.patient == _me())
-    if entry is None:
-        abort(404)
-    return entry
+    return get_object_or_404(JournalEntry, JournalEntry.id == entry_id, JournalEntry.patient == _me())
 
 
 def _own_note(note_id: int) -> VoiceNote:
-    note = VoiceNote.get_or_none(VoiceNote.id == note_id, VoiceNote.patient == _me())
-    if note is None:
-        abort(404)
-    return note
+    return get_object_or_404(VoiceNote, VoiceNote.id == note_id, VoiceNote.patient == _me())
 
 
 def _own_session(value) -> TreatmentSession | None:
@@ -77,11 +67,15 @@ def _own_session(value) -> TreatmentSession | None:
         abort(404)
 
 
-def _share_value() -> bool:
+def _share(item: JournalEntry | VoiceNote, anchor: str, private: str):
+    """Share an entry or a voice note with the care team, or stop sharing it: one tap (AC-03)."""
     form = ShareForm()
     if not form.validate_on_submit():
         abort(400, "Choose whether to share it or to stop sharing it.")
-    return form.share.data == "1"
+    share = form.share.data == "1"
+    entries.set_shared(_me(), item, share)
+    flash("Shared with your care team." if share else f"No longer shared. {private}", "success")
+    return redirect(url_for("journal.index", _anchor=anchor))
 
 
 @bp.route("/journal")
@@ -153,16 +147,10 @@ def new_entry():
 @patients_only
 def api_create():
     """Store a journal entry sent by the offline outbox (or any script); a replay returns the original."""
-    try:
-        entry, created = entries.submit(_me(), json_body())
-    except Invalid as error:
-        return invalid(error)
-    except Conflict as error:
-        return conflict(error)
-    return jsonify(entries.entry_json(entry)), 201 if created else 200
+    return stored(entries.submit(_me(), json_body()), entries.entry_json)
 
 
-@bp.route(f"/journal/<{ID}:entry_id>/edit", methods=["GET", "POST"])
+@bp.route("/journal/<int:entry_id>/edit", methods=["GET", "POST"])
 @patients_only
 def edit_entry(entry_id):
     me = _me()
@@ -181,37 +169,26 @@ def edit_entry(entry_id):
             return redirect(url_for("journal.index", _anchor=f"entry-{entry.id}"))
     return render_template(
         "journal/edit.html",
+        body_max=entries.BODY_MAX,
+        delete_form=EmptyForm(formdata=None),
         entry=entry,
         form=form,
         errors=errors,
-        delete_form=EmptyForm(formdata=None),
-        body_max=entries.BODY_MAX,
     ), 422 if errors else 200
 
 
-@bp.route(f"/journal/<{ID}:entry_id>/delete", methods=["POST"])
+@bp.route("/journal/<int:entry_id>/delete", methods=["POST"])
 @patients_only
 def delete_entry(entry_id):
     entry = _own_entry(entry_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    entries.delete(_me(), entry)
-    flash("The entry is deleted.", "success")
-    return redirect(url_for("journal.index"))
+    return button(lambda: entries.delete(_me(), entry), "The entry is deleted.", url_for("journal.index"))
 
 
-@bp.route(f"/journal/<{ID}:entry_id>/share", methods=["POST"])
+@bp.route("/journal/<int:entry_id>/share", methods=["POST"])
 @patients_only
 def share_entry(entry_id):
-    """Share an entry with the care team, or stop sharing it: one tap (AC-03)."""
     entry = _own_entry(entry_id)
-    share = _share_value()
-    entries.set_shared(_me(), entry, share)
-    flash(
-        "Shared with your care team." if share else "No longer shared. Only you can see this entry.",
-        "success",
-    )
-    return redirect(url_for("journal.index", _anchor=f"entry-{entry.id}"))
+    return _share(entry, f"entry-{entry.id}", "Only you can see this entry.")
 
 
 # --------------------------------------------------------------------------- voice notes
@@ -242,7 +219,7 @@ def note_json(note: VoiceNote) -> dict:
         "duration": note.duration_seconds,
         "session_id": note.session_id,
         "shared": note.shared_at is not None,
-        "created_at": entries.iso(note.created_at),
+        "created_at": iso(note.created_at),
     }
 
 
@@ -274,29 +251,7 @@ def upload_voice():
     return redirect(url_for("journal.index", _anchor=f"voice-{note.id}"))
 
 
-# An <audio> element fetches a file as several byte ranges, and seeking fetches more: one row per
-# clinician and voice note within this time is one listen, however the bytes were asked for.
-LISTEN_WINDOW = dt.timedelta(minutes=10)
-
-
-def _audit_download(viewer: User, patient: User, note: VoiceNote) -> None:
-    """Write the audit row for a clinician hearing or downloading a voice note (LOG-01).
-
-    Every request that returns audio counts, whichever range it asks for: only a repeat within
-    LISTEN_WINDOW of a row already written for the same clinician and note is not written again.
-    """
-    detail = f"voice note {note.id}"
-    recent = AuditEvent.select().where(
-        AuditEvent.action == "voice_note_downloaded",
-        AuditEvent.actor_id == viewer.id,
-        AuditEvent.detail == detail,
-        AuditEvent.at >= utcnow() - LISTEN_WINDOW,
-    )
-    if not recent.exists():
-        AuditEvent.record("voice_note_downloaded", actor=viewer, patient=patient, detail=detail)
-
-
-@bp.route(f"/journal/voice/<{ID}:note_id>")
+@bp.route("/journal/voice/<int:note_id>")
 @roles(PATIENT, CLINICIAN)
 def voice_file(note_id):
     """Send a voice note to its owner, or to their care team once shared; to anyone else it does not exist."""
@@ -304,15 +259,13 @@ def voice_file(note_id):
     if me.role == PATIENT:
         note, owner = _own_note(note_id), me
     else:
-        note = VoiceNote.get_or_none(VoiceNote.id == note_id, VoiceNote.shared_at.is_null(False))
-        if note is None:
-            abort(404)
+        note = get_object_or_404(VoiceNote, VoiceNote.id == note_id, VoiceNote.shared_at.is_null(False))
         owner = patient_for_staff(note.patient_id)
     path = voice.path_of(note)
     if not path.is_file():
         abort(404)
     if me.role == CLINICIAN:
-        _audit_download(me, owner, note)
+        voice.record_listen(me, owner, note)
     day = to_local(note.created_at, owner.timezone).strftime("%Y-%m-%d")
     response = send_file(
         path,
@@ -328,25 +281,15 @@ def voice_file(note_id):
     return response
 
 
-@bp.route(f"/journal/voice/<{ID}:note_id>/share", methods=["POST"])
+@bp.route("/journal/voice/<int:note_id>/share", methods=["POST"])
 @patients_only
 def share_voice(note_id):
     note = _own_note(note_id)
-    share = _share_value()
-    entries.set_shared(_me(), note, share)
-    flash(
-        "Shared with your care team." if share else "No longer shared. Only you can hear this voice note.",
-        "success",
-    )
-    return redirect(url_for("journal.index", _anchor=f"voice-{note.id}"))
+    return _share(note, f"voice-{note.id}", "Only you can hear this voice note.")
 
 
-@bp.route(f"/journal/voice/<{ID}:note_id>/delete", methods=["POST"])
+@bp.route("/journal/voice/<int:note_id>/delete", methods=["POST"])
 @patients_only
 def delete_voice(note_id):
     note = _own_note(note_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    voice.delete(_me(), note)
-    flash("The voice note is deleted.", "success")
-    return redirect(url_for("journal.index"))
+    return button(lambda: voice.delete(_me(), note), "The voice note is deleted.", url_for("journal.index"))

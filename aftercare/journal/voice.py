@@ -23,20 +23,21 @@ import os
 import secrets
 import struct
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from peewee import IntegrityError
 
 from ..db import db
+from ..idempotency import find
+from ..idempotency import store_once
+from ..inputs import client_id as parse_client_id
+from ..inputs import Invalid
 from ..models import AuditEvent
 from ..models import TreatmentSession
 from ..models import User
+from ..models import utcnow
 from ..models import VoiceNote
-from ..selfreports import Conflict
-from ..selfreports import Invalid
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SECONDS = 5 * 60
@@ -407,20 +408,6 @@ def _same_recording(note: VoiceNote, data: bytes) -> bool:
     return hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
 
 
-def _existing(patient: User, client_id: str, data: bytes) -> VoiceNote | None:
-    note = VoiceNote.get_or_none(VoiceNote.patient == patient, VoiceNote.client_id == client_id)
-    if note is not None and not _same_recording(note, data):
-        raise Conflict("This id was already used for a different recording.")
-    return note
-
-
-def clean_client_id(value) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except (ValueError, TypeError, AttributeError):
-        raise VoiceError("This recording has no valid id. Please reload the page and try again.") from None
-
-
 def store(
     patient: User,
     data: bytes,
@@ -430,35 +417,56 @@ def store(
     session: TreatmentSession | None = None,
 ) -> tuple[VoiceNote, bool]:
     """Keep a voice note once; return (note, created). A replay of the same recording returns the original."""
-    client_id = clean_client_id(client_id)
+    try:
+        key = parse_client_id(client_id)
+    except Invalid:
+        raise VoiceError("This recording has no valid id. Please reload the page and try again.") from None
     if len(data) > MAX_BYTES:
         raise VoiceError(TOO_LARGE, 413)
-    existing = _existing(patient, client_id, data)
-    if existing:
+    same = lambda note: _same_recording(note, data)  # noqa: E731
+    # Looked up before the file is written, so a replayed upload costs no disk write.
+    existing = find(VoiceNote, patient, key, same)
+    if existing is not None:
         return existing, False
     mime, duration = check(data, declared_duration)
     path = _write(voice_dir(), data)
+
+    row = {"session": session, "stored_name": path.name, "mime": mime, "size": len(data), "duration_seconds": duration}
+
+    def recorded(note: VoiceNote) -> None:
+        AuditEvent.record("voice_note_recorded", actor=patient, patient=patient, detail=f"voice note {note.id}")
+
     try:
-        with db.atomic():
-            note = VoiceNote.create(
-                patient=patient,
-                session=session,
-                client_id=client_id,
-                stored_name=path.name,
-                mime=mime,
-                size=len(data),
-                duration_seconds=duration,
-            )
-            AuditEvent.record("voice_note_recorded", actor=patient, patient=patient, detail=f"voice note {note.id}")
-    except IntegrityError:
-        # The same upload arrived twice at once: the unique index kept the other one.
-        path.unlink(missing_ok=True)
-        return _existing(patient, client_id, data), False
+        note, created = store_once(VoiceNote, patient, key, same, row, recorded)
     except BaseException:
         # No row, no file: a recording is either kept whole or not at all.
         path.unlink(missing_ok=True)
         raise
-    return note, True
+    if not created:
+        path.unlink(missing_ok=True)  # the same upload arrived twice at once: the other one is kept
+    return note, created
+
+
+# An <audio> element fetches a file as several byte ranges, and seeking fetches more: one row per
+# clinician and voice note within this time is one listen, however the bytes were asked for.
+LISTEN_WINDOW = dt.timedelta(minutes=10)
+
+
+def record_listen(viewer: User, patient: User, note: VoiceNote) -> None:
+    """Write the audit row for a clinician hearing or downloading a voice note (LOG-01).
+
+    Every request that returns audio counts, whichever range it asks for: only a repeat within
+    LISTEN_WINDOW of a row already written for the same clinician and note is not written again.
+    """
+    detail = f"voice note {note.id}"
+    recent = AuditEvent.select().where(
+        AuditEvent.action == "voice_note_downloaded",
+        AuditEvent.actor_id == viewer.id,
+        AuditEvent.detail == detail,
+        AuditEvent.at >= utcnow() - LISTEN_WINDOW,
+    )
+    if not recent.exists():
+        AuditEvent.record("voice_note_downloaded", actor=viewer, patient=patient, detail=detail)
 
 
 def delete(patient: User, note: VoiceNote) -> None:

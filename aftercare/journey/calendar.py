@@ -11,6 +11,7 @@ from icalendar import Calendar
 from icalendar import Event
 
 from ..db import db
+from ..models import AuditEvent
 from ..models import CANCELLED
 from ..models import CareRelationship
 from ..models import CLINICIAN
@@ -29,12 +30,20 @@ HISTORY_DAYS = 180
 def new_token(user: User) -> str:
     """Give the user a new feed secret, replacing (and so revoking) any earlier link; return it once."""
     token = secrets.token_urlsafe(32)
-    User.update(calendar_token_hash=token_hash(token)).where(User.id == user.id).execute()
+    with db.atomic():
+        User.update(calendar_token_hash=token_hash(token)).where(User.id == user.id).execute()
+        AuditEvent.record(
+            "calendar_link_created", actor=user, patient=user if user.role == PATIENT else None, subject=user
+        )
     return token
 
 
 def revoke(user: User) -> None:
-    User.update(calendar_token_hash=None).where(User.id == user.id).execute()
+    with db.atomic():
+        User.update(calendar_token_hash=None).where(User.id == user.id).execute()
+        AuditEvent.record(
+            "calendar_link_revoked", actor=user, patient=user if user.role == PATIENT else None, subject=user
+        )
 
 
 def owner(token: str) -> User | None:
@@ -71,11 +80,8 @@ def _utc(when: dt.datetime) -> dt.datetime:
     return when.replace(tzinfo=dt.UTC)
 
 
-def feed(user: User, host: str, now: dt.datetime | None = None) -> tuple[bytes, set[int]]:
-    """Build the user's calendar: one event per session, cancelled ones marked so apps remove them.
-
-    Return the .ics bytes and the ids of the patients whose appointments it holds (for the audit log).
-    """
+def feed(user: User, host: str, now: dt.datetime | None = None) -> bytes:
+    """Build the user's calendar: one event per session, cancelled ones marked so apps remove them."""
     now = now or utcnow()
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -88,6 +94,12 @@ def feed(user: User, host: str, now: dt.datetime | None = None) -> tuple[bytes, 
     calendar.add("x-published-ttl", dt.timedelta(hours=1))
     with db.atomic():
         sessions = list(sessions_for(user, now))
+        patient_ids = {session.patient_id for session in sessions}
+        if user.role == CLINICIAN:
+            # The feed holds patients' appointment times (no names): each download names every
+            # patient in it in the audit log, in one statement, as the roster does (LOG-01).
+            patients = list(User.select().where(User.id.in_(patient_ids)))
+            AuditEvent.record_many("calendar_feed", actor=user, patients=patients, detail="clinician calendar feed")
     for session in sessions:
         event = Event()
         # Stable per session, so a moved or cancelled appointment replaces the one already shown.
@@ -101,4 +113,4 @@ def feed(user: User, host: str, now: dt.datetime | None = None) -> tuple[bytes, 
         event.add("transp", "TRANSPARENT" if session.status == CANCELLED else "OPAQUE")
         event.add("class", "PRIVATE")
         calendar.add_component(event)
-    return calendar.to_ical(), {session.patient_id for session in sessions}
+    return calendar.to_ical()

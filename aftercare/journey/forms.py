@@ -17,20 +17,15 @@ from wtforms.widgets import DateInput
 from wtforms.widgets import NumberInput
 from wtforms.widgets import TimeInput
 
+from ..inputs import clean_text
 from ..models import COMPLETED
 from ..models import NO_SHOW
 from ..models import SESSION_KINDS
-from ..schedule import MAX_MINUTES
-from ..schedule import MIN_MINUTES
+from .scheduling import MAX_MINUTES
+from .scheduling import MIN_MINUTES
 
 INTENTION_MAX = 1000  # IN-01
 RIDE_NAME_MAX = 120
-
-
-def _clean_text(value):
-    # Browsers count a line break as one character against maxlength but send two (CRLF).
-    # NUL is dropped: PostgreSQL refuses it in text, and no keyboard types it.
-    return value.replace("\r\n", "\n").replace("\x00", "").strip() if isinstance(value, str) else value
 
 
 def _parse(value: str, formats: tuple[str, ...]):
@@ -101,7 +96,7 @@ def _intention_field(label: str, hint: str) -> TextAreaField:
     return TextAreaField(
         label,
         description=hint,
-        filters=[_clean_text],
+        filters=[clean_text],
         validators=[Length(max=INTENTION_MAX, message=f"Please keep this to {INTENTION_MAX:,} characters or fewer.")],
     )
 
@@ -143,8 +138,17 @@ class PlaylistForm(FlaskForm):
 class RideForm(FlaskForm):
     ride_name = StringField(
         "Who is taking you home? (optional)",
-        filters=[_clean_text],
+        filters=[clean_text],
         validators=[Length(max=RIDE_NAME_MAX, message=f"Please keep the name to {RIDE_NAME_MAX} characters.")],
         description="A first name is enough. Your care team sees it on the day.",
     )
     confirmed = BooleanField("Someone will drive me home")
+
+    def __init__(self, *args, confirmed_before: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.confirmed_before = confirmed_before
+
+    def validate_confirmed(self, field):
+        # Unticking a confirmed ride withdraws it; leaving an unconfirmed one unticked says nothing.
+        if not field.data and not self.confirmed_before:
+            raise ValidationError("Tick the box once someone has agreed to take you home.")

@@ -1,26 +1,26 @@
-"""Scheduling rules for treatment sessions, and where a patient is in the window of clarity."""
+"""Scheduling treatment sessions (each change one transaction), and where a patient is in the window of clarity."""
 
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from .db import db
-from .localtime import local_day
-from .localtime import to_local
-from .localtime import to_utc
-from .models import AuditEvent
-from .models import CANCELLED
-from .models import ClinicSetting
-from .models import COMPLETED
-from .models import DOSING_KINDS
-from .models import NO_SHOW
-from .models import Practice
-from .models import SCHEDULED
-from .models import SESSION_KINDS
-from .models import TreatmentSession
-from .models import User
-from .models import utcnow
-from .safety import suggests_driving
+from .. import settings
+from ..db import db
+from ..localtime import local_day
+from ..localtime import to_local
+from ..localtime import to_utc
+from ..models import AuditEvent
+from ..models import CANCELLED
+from ..models import COMPLETED
+from ..models import DOSING_KINDS
+from ..models import NO_SHOW
+from ..models import Practice
+from ..models import SCHEDULED
+from ..models import SESSION_KINDS
+from ..models import TreatmentSession
+from ..models import User
+from ..models import utcnow
+from ..safety import suggests_driving
 
 WINDOW_HOURS = 72  # the window of clarity after a dosing session
 NO_DRIVING_HOURS = 24  # CLIN-08: counted from the end of the session, when the patient leaves
@@ -42,7 +42,7 @@ class ScheduleError(ValueError):
 
 def clinic_zone() -> str:
     """Return the clinic's IANA time zone (Clinic settings), in which staff enter session times."""
-    return ClinicSetting.get_value("clinic_timezone", "UTC")
+    return settings.current().timezone
 
 
 def plan(
@@ -194,37 +194,22 @@ def _fresh(session: TreatmentSession) -> TreatmentSession:
     return TreatmentSession.get_by_id(session.id)
 
 
-def book(
-    patient: User,
-    *,
-    by: User,
-    kind: str,
-    wall: dt.datetime,
-    duration_minutes: int,
-    zone: str | None = None,
-    now: dt.datetime | None = None,
-) -> TreatmentSession:
-    """Schedule a session for a patient; raise ScheduleError (nothing stored) if it cannot be."""
+def book(patient: User, *, by: User, now: dt.datetime | None = None, **when) -> TreatmentSession:
+    """Schedule a session for a patient (`when`: plan's kind, wall, duration_minutes and zone).
+
+    Raise ScheduleError, with nothing stored, if it cannot be.
+    """
     with db.atomic():
         _lock(patient)
-        fields = plan(patient, kind=kind, wall=wall, duration_minutes=duration_minutes, zone=zone, now=now)
+        fields = plan(patient, now=now, **when)
         session = TreatmentSession.create(patient=patient, scheduled_by=by, **fields)
         renumber(patient)
         AuditEvent.record("session_scheduled", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 
 
-def move(
-    session: TreatmentSession,
-    *,
-    by: User,
-    kind: str,
-    wall: dt.datetime,
-    duration_minutes: int,
-    zone: str | None = None,
-    now: dt.datetime | None = None,
-) -> TreatmentSession:
-    """Change a scheduled session's kind, time or length; a new time asks for the ride home again."""
+def move(session: TreatmentSession, *, by: User, now: dt.datetime | None = None, **when) -> TreatmentSession:
+    """Change a scheduled session's kind, time or length (`when` as for book); a new time asks for the ride again."""
     now = now or utcnow()
     patient = session.patient
     with db.atomic():
@@ -234,9 +219,7 @@ def move(
             raise ScheduleError(f"This session is {session.status_label.lower()}; it can no longer be changed.")
         if session.starts_at <= now:
             raise ScheduleError("This session has started; it can no longer be moved. Mark it completed or a no-show.")
-        fields = plan(
-            patient, kind=kind, wall=wall, duration_minutes=duration_minutes, zone=zone, session=session, now=now
-        )
+        fields = plan(patient, session=session, now=now, **when)
         if fields["starts_at"] != session.starts_at:
             # The person who agreed to drive agreed to the old time.
             fields["ride_confirmed_at"] = None

@@ -4,16 +4,21 @@ from .accounts import CareRelationship
 from .accounts import ClinicSetting
 from .accounts import CODE_ALPHABET
 from .accounts import Invite
-from .accounts import LoginFailure
+from .accounts import LoginThrottle
 from .accounts import normalize_code
 from .accounts import normalize_email
 from .accounts import PasswordReset
 from .accounts import RecoveryCode
+from .accounts import SecurityNotice
 from .accounts import User
 from .accounts import WebSession
+from .audit import ACCESS_ACTIONS
+from .audit import ACCOUNT_ACTIONS
+from .audit import ADMIN_VISIBLE
 from .audit import AuditEvent
 from .audit import AuditHead
 from .audit import GENESIS
+from .audit import SECURITY_ACTIONS
 from .base import ADMIN
 from .base import BaseModel
 from .base import CLINICIAN
@@ -49,9 +54,10 @@ MODELS = [
     CareRelationship,
     Invite,
     WebSession,
-    LoginFailure,
+    LoginThrottle,
     PasswordReset,
     RecoveryCode,
+    SecurityNotice,
     ClinicSetting,
     AuditHead,
     AuditEvent,
@@ -69,7 +75,10 @@ MODELS = [
 ]
 
 __all__ = [
+    "ACCESS_ACTIONS",
+    "ACCOUNT_ACTIONS",
     "ADMIN",
+    "ADMIN_VISIBLE",
     "AuditEvent",
     "AuditHead",
     "BaseModel",
@@ -85,7 +94,7 @@ __all__ = [
     "Intention",
     "Invite",
     "JournalEntry",
-    "LoginFailure",
+    "LoginThrottle",
     "MoodDay",
     "MoodEntry",
     "NO_SHOW",
@@ -97,7 +106,9 @@ __all__ = [
     "Practice",
     "ROLES",
     "RecoveryCode",
+    "SecurityNotice",
     "SCHEDULED",
+    "SECURITY_ACTIONS",
     "SESSION_KINDS",
     "SESSION_STATUSES",
     "STAFF",

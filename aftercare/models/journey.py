@@ -8,6 +8,7 @@ from peewee import DateTimeField
 from peewee import FloatField
 from peewee import ForeignKeyField
 from peewee import IntegerField
+from peewee import JOIN
 from peewee import SmallIntegerField
 from peewee import TextField
 
@@ -115,6 +116,12 @@ class TreatmentSession(BaseModel):
     def live(cls):
         """Return the query for sessions that still count (not cancelled)."""
         return cls.select().where(cls.status != CANCELLED)
+
+    @classmethod
+    def with_playlist(cls, query=None):
+        """Return the query (all sessions by default) with each session's music pick loaded alongside."""
+        query = cls.select() if query is None else query
+        return query.select_extend(Playlist).join(Playlist, JOIN.LEFT_OUTER).switch(cls)
 
 
 class Intention(BaseModel):

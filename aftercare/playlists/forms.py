@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from ..inputs import clean_text
 from ..models import PLAYLIST_PURPOSES
 
 MAX_TRACK_SECONDS = 3 * 60 * 60
@@ -94,16 +95,12 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _normalize_text(value):
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+def _required(label: str, message: str, max_length: int) -> StringField:
+    return StringField(label, validators=[DataRequired(message), Length(max=max_length)], filters=[_strip])
 
 
 class PlaylistDetailsForm(FlaskForm):
-    title = StringField(
-        "Title",
-        validators=[DataRequired("Give the playlist a title."), Length(max=120)],
-        filters=[_strip],
-    )
+    title = _required("Title", "Give the playlist a title.", 120)
     purpose = SelectField(
         "Purpose",
         choices=[SelectChoice(key, label) for key, label in PLAYLIST_PURPOSES.items()],
@@ -114,7 +111,7 @@ class PlaylistDetailsForm(FlaskForm):
     description = TextAreaField(
         "Description",
         validators=[Optional(), Length(max=2000)],
-        filters=[_normalize_text],
+        filters=[clean_text],
         description="What it feels like and when it helps. Patients see this. Up to 2,000 characters.",
     )
 
@@ -135,16 +132,8 @@ def _valid_link(form, field):
 
 
 class TrackForm(FlaskForm):
-    title = StringField(
-        "Track title",
-        validators=[DataRequired("Give the track's title."), Length(max=200)],
-        filters=[_strip],
-    )
-    artist = StringField(
-        "Artist or composer",
-        validators=[DataRequired("Give the artist or composer."), Length(max=200)],
-        filters=[_strip],
-    )
+    title = _required("Track title", "Give the track's title.", 200)
+    artist = _required("Artist or composer", "Give the artist or composer.", 200)
     duration = StringField(
         "Length",
         validators=[DataRequired("Give the track's length, such as 4:05."), _valid_duration],
@@ -158,3 +147,13 @@ class TrackForm(FlaskForm):
         description="An https:// link to the track on a streaming service.",
     )
     seconds: int | None = None
+
+    @property
+    def track(self) -> dict:
+        """The track as curation stores it: title, artist, length in seconds, link."""
+        return {
+            "title": self.title.data,
+            "artist": self.artist.data,
+            "seconds": self.seconds,
+            "url": self.url.data or "",
+        }

@@ -13,13 +13,12 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
-from peewee import fn
 
+from ..access import get_object_or_404
 from ..access import staff_only
-from ..auth.forms import EmptyForm
-from ..db import db
-from ..models import AuditEvent
+from ..forms import EmptyForm
 from ..models import Practice
+from . import library
 from .forms import DAYS
 from .forms import PracticeForm
 
@@ -33,10 +32,7 @@ def _me():
 
 
 def _practice(practice_id: int) -> Practice:
-    practice = Practice.get_or_none(Practice.id == practice_id)
-    if practice is None:
-        abort(404)
-    return practice
+    return get_object_or_404(Practice, Practice.id == practice_id)
 
 
 def _fields(form: PracticeForm) -> dict:
@@ -69,10 +65,7 @@ def new():
     if request.method == "GET":
         form.days.data = ["1", "2", "3"]
     if form.validate_on_submit():
-        with db.atomic():
-            last = Practice.select(fn.MAX(Practice.position)).scalar()
-            practice = Practice.create(position=(last or 0) + 1, **_fields(form))
-            AuditEvent.record("practice_added", actor=_me(), detail=f"practice {practice.id}")
+        practice = library.add(by=_me(), **_fields(form))
         flash(f"Added “{practice.title}” to the library.", "success")
         return redirect(url_for("practices.index", _anchor=f"practice-{practice.id}"))
     return render_template("practices/form.html", form=form, practice=None), 422 if form.errors else 200
@@ -86,9 +79,7 @@ def edit(practice_id):
     if request.method == "GET":
         form.days.data = [str(d) for d in practice.day_list]
     if form.validate_on_submit():
-        with db.atomic():
-            Practice.update(**_fields(form)).where(Practice.id == practice.id).execute()
-            AuditEvent.record("practice_changed", actor=_me(), detail=f"practice {practice.id}")
+        library.change(practice, by=_me(), **_fields(form))
         flash(f"Saved “{form.title.data.strip()}”.", "success")
         return redirect(url_for("practices.index", _anchor=f"practice-{practice.id}"))
     return render_template("practices/form.html", form=form, practice=practice), 422 if form.errors else 200
@@ -102,19 +93,5 @@ def move(practice_id):
     direction = request.form.get("direction")
     if not EmptyForm().validate_on_submit() or direction not in ("up", "down"):
         abort(400, "Choose up or down.")
-    with db.atomic():
-        # As it is now: archived or restored by someone else a moment ago, it moves in its new list.
-        practice = _practice(practice_id)
-        # Renumber first, so ties from older rows (or a hand-edited database) cannot stall a move.
-        ordered = list(
-            Practice.select().where(Practice.active == practice.active).order_by(Practice.position, Practice.id)
-        )
-        ids = [p.id for p in ordered]
-        here = ids.index(practice.id)
-        there = here - 1 if direction == "up" else here + 1
-        if 0 <= there < len(ids):
-            ids[here], ids[there] = ids[there], ids[here]
-            for position, pid in enumerate(ids, start=1):
-                Practice.update(position=position).where(Practice.id == pid).execute()
-            AuditEvent.record("practice_moved", actor=_me(), detail=f"practice {practice.id} {direction}")
+    practice = library.move(practice.id, direction, by=_me()) or abort(404)
     return redirect(url_for("practices.index", _anchor=f"practice-{practice.id}"))

@@ -13,9 +13,9 @@ from flask import url_for
 from flask_login import current_user
 
 from .. import crisis
+from ..access import home_for
 from ..access import public
-from ..auth.views import admin_exists
-from ..auth.views import home_for
+from ..accounts import admin_exists
 
 bp = Blueprint("pwa", __name__)
 

@@ -15,15 +15,17 @@
 // A change to it also updates this worker (imported scripts are compared on update checks).
 importScripts("/static/js/outbox.js");
 
-const VERSION = "v3";
+const VERSION = "v4";
 const CACHE = `aftercare-${VERSION}`;
 const SHELL = [
   "/offline",
   "/crisis",
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/sync.js",
   "/static/js/outbox.js",
   "/static/js/crisis.js",
+  "/static/js/mood.js",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
   "/static/icons/favicon.svg",

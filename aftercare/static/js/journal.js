@@ -2,28 +2,16 @@
 // notes are recorded in the browser (MediaRecorder) and uploaded. Loaded only by /journal pages;
 // both pages work without it (the form posts, the file field uploads).
 
-// The offline outbox (a plain script shared with the service worker): defines self.aftercareOutbox.
-import "./outbox.js";
 import { crisisMatcher } from "./crisis.js";
+import { freshToken, go, outbox, refreshFormToken, sendNow } from "./sync.js";
 
-const outbox = self.aftercareOutbox;
-const CRISIS_WAIT_MS = 4_000; // how long crisis words wait for the server before /crisis opens
 const MAX_SECONDS = 5 * 60;
-
-const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The server takes only UUIDs as client ids; the outbox makes them even without crypto.randomUUID.
 const newId = () => outbox.newId();
 const clock = (seconds) => {
   const whole = Math.max(0, Math.floor(seconds));
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 };
-
-let leaving = false;
-function go(url) {
-  if (leaving) return;
-  leaving = true;
-  window.location.assign(url);
-}
 
 // ------------------------------------------------------------------ a new entry, through the outbox
 
@@ -61,11 +49,7 @@ if (entryForm && outbox) {
   // fresh CSRF token (writing can take longer than a token lives, and a refusal would cost the
   // text), and no posting while offline (the offline page would replace what was written).
   async function postForm() {
-    const tokenField = entryForm.querySelector('input[name="csrf_token"]');
-    try {
-      const response = await fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" });
-      if (response.ok && tokenField) tokenField.value = (await response.json()).csrf_token;
-    } catch {
+    if (!(await refreshFormToken(entryForm))) {
       say("You seem to be offline. What you wrote is still here: save it again when you are back online.");
       return;
     }
@@ -108,16 +92,9 @@ if (entryForm && outbox) {
     mine.set(payload.client_id, { crisis, body });
     if (bodyField) bodyField.value = "";
     say("Saved on this device.");
-    registerSync();
 
-    const flushing = outbox.flush().catch(() => null);
-    if (crisis) {
-      await Promise.race([flushing, delay(CRISIS_WAIT_MS)]);
-      if (mine.has(payload.client_id)) go("/crisis");
-      return;
-    }
-    const result = await flushing;
-    if (mine.has(payload.client_id)) {
+    const result = await sendNow(crisis, () => mine.has(payload.client_id));
+    if (!crisis && mine.has(payload.client_id)) {
       const when =
         result?.stopped === "signed-out"
           ? "It will be sent once you sign in again."
@@ -125,15 +102,6 @@ if (entryForm && outbox) {
       say(`Saved on this device. ${when} Only you can see it until you share it.`);
     }
   });
-}
-
-async function registerSync() {
-  try {
-    const registration = await navigator.serviceWorker?.getRegistration();
-    if (registration?.active && "sync" in registration) await registration.sync.register("aftercare-outbox");
-  } catch {
-    // No Background Sync (Safari, Firefox): the pages flush on load, on reconnecting, and on a timer.
-  }
 }
 
 // ------------------------------------------------------------------ drafts waiting on this device
@@ -197,19 +165,14 @@ const canRecord =
   typeof window.MediaRecorder === "function" && typeof navigator.mediaDevices?.getUserMedia === "function";
 
 if (voice && canRecord) {
-  const $ = (selector) => voice.querySelector(selector);
-  const recorderBox = $("[data-voice-recorder]");
-  const fallback = $("[data-voice-fallback]");
-  const startButton = $("[data-voice-start]");
-  const stopButton = $("[data-voice-stop]");
-  const timer = $("[data-voice-timer]");
-  const elapsedText = $("[data-voice-elapsed]");
-  const status = $("[data-voice-status]");
-  const result = $("[data-voice-result]");
-  const player = $("[data-voice-audio]");
-  const saveButton = $("[data-voice-save]");
-  const discardButton = $("[data-voice-discard]");
-  const saved = $("[data-voice-saved]");
+  // The recorder's parts, by their data-voice-* attribute: parts.start is [data-voice-start].
+  const names = ["recorder", "fallback", "start", "stop", "timer", "elapsed", "status", "result", "audio", "save"];
+  const parts = Object.fromEntries(
+    [...names, "discard", "saved"].map((name) => [name, voice.querySelector(`[data-voice-${name}]`)]),
+  );
+  const { fallback, timer, status, result, saved } = parts;
+  const [recorderBox, startButton, stopButton, elapsedText] = [parts.recorder, parts.start, parts.stop, parts.elapsed];
+  const [player, saveButton, discardButton] = [parts.audio, parts.save, parts.discard];
   const clientIdField = fallback?.querySelector('input[name="client_id"]');
   const sessionField = fallback?.querySelector('input[name="session_id"]');
   let csrfToken = fallback?.querySelector('input[name="csrf_token"]')?.value ?? "";
@@ -319,13 +282,6 @@ if (voice && canRecord) {
     saveButton.focus();
   }
 
-  async function freshToken() {
-    const response = await fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" });
-    if (!response.ok) throw new Error(`csrf ${response.status}`);
-    csrfToken = (await response.json()).csrf_token;
-    return csrfToken;
-  }
-
   function post(token) {
     const extension = { "audio/mp4": "m4a", "audio/ogg": "ogg" }[recording.type] ?? "webm";
     const data = new FormData();
@@ -352,7 +308,10 @@ if (voice && canRecord) {
     try {
       response = await post(csrfToken);
       // 400 is usually a CSRF token that expired while the page was open: fetch a fresh one, once.
-      if (response.status === 400) response = await post(await freshToken());
+      if (response.status === 400) {
+        csrfToken = await freshToken();
+        response = await post(csrfToken);
+      }
     } catch {
       say("You seem to be offline. Your recording is still here: tap Save again when you are back online.");
       uploading = false;
