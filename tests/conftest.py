@@ -1,6 +1,7 @@
 import os
 import re
 import shutil
+from types import SimpleNamespace
 
 import pyotp
 import pytest
@@ -52,6 +53,7 @@ def app(database_url, tmp_path):
             "SECRET_KEY": "test",
             "DATABASE_URL": database_url,
             "SERVER_NAME": "localhost",
+            "BASE_URL": "http://localhost",
         }
     )
     database = app.extensions["aftercare_db"]
@@ -113,3 +115,37 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+def post_form(client, path, data=None, page=None):
+    """Post a form the way a browser does: with the CSRF token from the page that shows it."""
+    token = csrf_from(client.get(page or path).get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token, **(data or {})})
+
+
+class JsonApi:
+    """Call the JSON API as the page's scripts do: with the CSRF header from /api/v1/csrf."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+
+    def __call__(self, method, path, json=None, **kwargs):
+        headers = {"X-CSRFToken": self.token, **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, json=json, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def people(app):
+    """A clinic's people: an administrator (sign-in needs one), a clinician and their patient."""
+    admin = factories.make_admin()
+    clinician = factories.make_clinician()
+    patient = factories.make_patient(clinician)
+    return SimpleNamespace(admin=admin, clinician=clinician, patient=patient)
+
+
+@pytest.fixture
+def patient_api(client, people):
+    """The people's patient, signed in, with a JSON API caller."""
+    Auth(client).login(people.patient)
+    return JsonApi(client)

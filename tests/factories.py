@@ -1,15 +1,37 @@
-"""Plain factories for test data, with keyword defaults."""
+"""Plain factories for test data, one per model, with keyword defaults.
 
+Self-reports and journal entries go through the app's own domain functions (so rollups, alerts
+and audit rows are written as in real use); everything else is created directly.
+"""
+
+import datetime as dt
 import itertools
+import uuid
 
 import pyotp
 
+from aftercare.journal import entries
+from aftercare.journal import voice
 from aftercare.models import ADMIN
 from aftercare.models import CareRelationship
+from aftercare.models import CheckIn
 from aftercare.models import CLINICIAN
+from aftercare.models import COMPLETED
+from aftercare.models import Intention
+from aftercare.models import JournalEntry
+from aftercare.models import MoodEntry
 from aftercare.models import PATIENT
+from aftercare.models import Playlist
+from aftercare.models import Practice
+from aftercare.models import SafetyAlert
+from aftercare.models import Track
+from aftercare.models import TreatmentSession
 from aftercare.models import User
+from aftercare.models import utcnow
+from aftercare.models import VoiceNote
 from aftercare.passwords import hash_password
+from aftercare.selfreports import checkins
+from aftercare.selfreports import mood as moods
 
 PASSWORD = "gentle harbor lantern"
 TOTP_SECRET = pyotp.random_base32()
@@ -23,6 +45,9 @@ def _password_hash():
     if _hash is None:
         _hash = hash_password(PASSWORD)
     return _hash
+
+
+# --------------------------------------------------------------------------- people
 
 
 def make_user(role=PATIENT, *, name=None, email=None, active=True, totp=True, **fields) -> User:
@@ -51,3 +76,128 @@ def make_clinician(**fields) -> User:
 
 def make_admin(**fields) -> User:
     return make_user(ADMIN, **fields)
+
+
+# --------------------------------------------------------------------------- self-reports
+
+
+def make_mood(patient, score=5, note="", tags=(), *, recorded_at: dt.datetime | None = None) -> MoodEntry:
+    """Log a mood entry the way the phone does (rollup, alert and audit row included)."""
+    data = {"client_id": str(uuid.uuid4()), "score": score, "note": note, "tags": list(tags)}
+    if recorded_at is not None:
+        data["recorded_at"] = recorded_at.replace(tzinfo=dt.UTC).isoformat()
+    entry, _ = moods.submit(patient, data)
+    return entry
+
+
+def make_checkin(patient, instrument="phq9", answers=None, *, difficulty=None, days_ago=0) -> CheckIn:
+    """Submit a questionnaire (its alert, if any, included); `days_ago` moves it back in time."""
+    if answers is None:
+        answers = [1] * {"phq9": 9, "gad7": 7}.get(instrument, 9)
+    checkin, _ = checkins.submit(
+        patient,
+        {"client_id": str(uuid.uuid4()), "instrument": instrument, "answers": answers, "difficulty": difficulty},
+    )
+    if days_ago:
+        CheckIn.update(submitted_at=utcnow() - dt.timedelta(days=days_ago)).where(CheckIn.id == checkin.id).execute()
+        checkin = CheckIn.get_by_id(checkin.id)
+    return checkin
+
+
+def phq9_answers(total: int, item9: int = 0) -> list[int]:
+    """Spread a PHQ-9 total over items 1-8 (0-3 each), with item 9 set on its own."""
+    answers, rest = [], total - item9
+    for _ in range(8):
+        answers.append(min(3, max(0, rest)))
+        rest -= answers[-1]
+    assert rest == 0, f"a PHQ-9 total of {total} does not fit with item 9 = {item9}"
+    return answers + [item9]
+
+
+def make_phq9(patient, total, days_ago=0, item9=0) -> CheckIn:
+    return make_checkin(patient, "phq9", phq9_answers(total, item9), days_ago=days_ago)
+
+
+def make_alert(
+    patient, *, subject=None, reason="crisis_language", detail="Crisis language in a mood note"
+) -> SafetyAlert:
+    return SafetyAlert.create(
+        patient=patient, reason=reason, detail=detail, subject=subject or f"test:{next(_counter)}"
+    )
+
+
+# --------------------------------------------------------------------------- the journey
+
+
+def make_playlist(title="Evening drone", purpose="session", tracks=0, active=True, **fields) -> Playlist:
+    playlist = Playlist.create(title=title, purpose=purpose, active=active, **fields)
+    for n in range(1, tracks + 1):
+        make_track(playlist, position=n, title=f"Track {n}", duration_seconds=60 * n)
+    return playlist
+
+
+def make_track(playlist, *, position=None, title="Track", artist="Brian Eno", duration_seconds=60, url="") -> Track:
+    if position is None:
+        position = Track.select().where(Track.playlist == playlist).count() + 1
+    return Track.create(
+        playlist=playlist, position=position, title=title, artist=artist, duration_seconds=duration_seconds, url=url
+    )
+
+
+def make_session(
+    patient,
+    *,
+    starts_at: dt.datetime | None = None,
+    kind="infusion",
+    status=COMPLETED,
+    number=None,
+    minutes=60,
+    zone="UTC",
+    **fields,
+) -> TreatmentSession:
+    """Create a session row directly (no scheduling rules): for the past, or anything a test needs as it is."""
+    starts_at = starts_at or utcnow() - dt.timedelta(days=1)
+    return TreatmentSession.create(
+        patient=patient,
+        kind=kind,
+        starts_at=starts_at,
+        wall_time=starts_at.strftime("%Y-%m-%dT%H:%M"),
+        zone=zone,
+        duration_minutes=minutes,
+        status=status,
+        number=number,
+        **fields,
+    )
+
+
+def make_intention(session, explore="", let_go="", carry="") -> Intention:
+    return Intention.create(session=session, explore=explore, let_go=let_go, carry=carry)
+
+
+def make_practice(
+    title="A walk outdoors", kind="walk", description="A gentle walk.", days="1,2,3", **fields
+) -> Practice:
+    return Practice.create(title=title, kind=kind, description=description, days=days, **fields)
+
+
+def make_entry(patient, body="Some words about today.", *, session=None, shared=False, prompt="") -> JournalEntry:
+    """Write a journal entry through the journal's own rules (its alert, if any, included)."""
+    entry, _ = entries.submit(
+        patient,
+        {"client_id": str(uuid.uuid4()), "body": body, "prompt": prompt, "session_id": session.id if session else None},
+    )
+    if shared:
+        entries.set_shared(patient, entry, True)
+        entry = JournalEntry.get_by_id(entry.id)
+    return entry
+
+
+def make_voice_note(patient, data: bytes, *, session=None, shared=False, declared_duration=None) -> VoiceNote:
+    """Keep a voice note through its own checks (the app's VOICE_DIR must point somewhere writable)."""
+    note, _ = voice.store(
+        patient, data, client_id=str(uuid.uuid4()), declared_duration=declared_duration, session=session
+    )
+    if shared:
+        entries.set_shared(patient, note, True)
+        note = VoiceNote.get_by_id(note.id)
+    return note

@@ -1,27 +1,27 @@
 """AC-01/AC-02: every endpoint declares who may use it, and the declarations hold."""
 
 import datetime as dt
-import uuid
 
 import pytest
 from flask import url_for
 
-from aftercare import schedule
-from aftercare import selfreports
-from aftercare.journal import entries
-from aftercare.journal import voice
+from aftercare.journey import scheduling
 from aftercare.models import Invite
-from aftercare.models import Playlist
 from aftercare.models import Practice
 from aftercare.models import SafetyAlert
-from aftercare.models import Track
-from aftercare.models import TreatmentSession
 from aftercare.models import utcnow
 from aftercare.models import WebSession
 from tests.conftest import Auth
 from tests.factories import make_admin
+from tests.factories import make_checkin
 from tests.factories import make_clinician
+from tests.factories import make_entry
+from tests.factories import make_mood
 from tests.factories import make_patient
+from tests.factories import make_playlist
+from tests.factories import make_session
+from tests.factories import make_track
+from tests.factories import make_voice_note
 from tests.test_journal import ogg_opus
 
 ROLES = ("anon", "patient_a", "patient_b", "clinician_b", "admin", "clinician_a")
@@ -58,6 +58,8 @@ MATRIX = {
     "auth.reset_link": ("GET", {"token": "no-such-token"}, (NOT_FOUND,) * 6),
     "auth.reset": ("GET", {}, (NOT_FOUND,) * 6),
     "auth.account": ("GET", {}, SIGNED_IN),
+    "auth.notices": ("GET", {}, SIGNED_IN),  # nothing to read: on to the home page
+    "auth.dismiss_notices": ("POST", {}, SIGNED_IN),
     "auth.change_password": ("POST", {}, SIGNED_IN),
     # Someone else's session id: nobody may end it.
     "auth.end_session": (
@@ -69,17 +71,21 @@ MATRIX = {
     "auth.new_recovery_codes": ("POST", {}, STAFF),
     "patient.home": ("GET", {}, PATIENTS),
     "patient.settings": ("GET", {}, PATIENTS),
-    "patient.history": ("GET", {}, PATIENTS),
-    "patient.log_mood": ("POST", {}, PATIENTS),
-    "patient.edit_mood": ("GET", {"client_id": "{mood_b}"}, (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "patient.delete_mood": (
+    "selfreports.history": ("GET", {}, PATIENTS),
+    "selfreports.log_mood": ("POST", {}, PATIENTS),
+    "selfreports.edit_mood": (
+        "GET",
+        {"client_id": "{mood_b}"},
+        (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "selfreports.delete_mood": (
         "POST",
         {"client_id": "{mood_b_html_delete}"},
         (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ),
     "patient.support": ("GET", {}, PATIENTS),
-    "patient.checkin": ("GET", {"instrument": "phq9"}, PATIENTS),
-    "patient.checkin_result": (
+    "selfreports.checkin": ("GET", {"instrument": "phq9"}, PATIENTS),
+    "selfreports.checkin_result": (
         "GET",
         {"client_id": "{checkin_b}"},
         (LOGIN, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
@@ -90,16 +96,20 @@ MATRIX = {
     "mydata.closed": ("GET", {}, EVERYONE),
     "api.openapi": ("GET", {}, EVERYONE),
     "api.csrf_token": ("GET", {}, (401, OK, OK, OK, OK, OK)),
-    "api.create_mood": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "api.list_mood": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "api.edit_mood": ("PATCH", {"client_id": "{mood_b}"}, (401, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "api.delete_mood": (
+    "selfreports.api_create_mood": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "selfreports.api_list_mood": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "selfreports.api_edit_mood": (
+        "PATCH",
+        {"client_id": "{mood_b}"},
+        (401, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "selfreports.api_delete_mood": (
         "DELETE",
         {"client_id": "{mood_b_api_delete}"},
         (401, NOT_FOUND, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ),
-    "api.create_checkin": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "api.list_checkins": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "selfreports.api_create_checkin": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "selfreports.api_list_checkins": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "clinician.index": ("GET", {}, CLINICIANS),
     "clinician.invite": ("GET", {}, CLINICIANS),
     "clinician.patient": (
@@ -244,8 +254,8 @@ def test_an_exception_in_the_policy_never_yields_200(app, client, monkeypatch):
     assert response.status_code == 403
 
 
-@pytest.fixture
-def people(app):
+def make_people() -> dict:
+    """The matrix's cast: two care teams, an administrator, and accounts for others to try to act on."""
     clinician_a, clinician_b = make_clinician(), make_clinician()
     people = {
         "admin": make_admin(),
@@ -259,6 +269,11 @@ def people(app):
     return people
 
 
+@pytest.fixture
+def matrix_people(app):
+    return make_people()
+
+
 def _outcome(response):
     location = response.headers.get("Location", "")
     if response.status_code == 302 and "/login" in location and "next=" in location:
@@ -270,14 +285,8 @@ def _outcome(response):
     return response.status_code
 
 
-def test_access_matrix(app, people, tmp_path):
-    app.config["WTF_CSRF_ENABLED"] = False  # this test is about who, not CSRF
-    app.config["VOICE_DIR"] = str(tmp_path / "voice")
-    clients = {"anon": app.test_client()}
-    for role in ROLES[1:]:
-        clients[role] = app.test_client()
-        response = Auth(clients[role]).login(people[role])
-        assert response.status_code == 302, role
+def build_world(app, people) -> dict:
+    """Create one of everything the matrix's URLs name; return the values for their {placeholders}."""
     invite, _, _ = Invite.issue(
         role="patient", email="new@example.org", name="New", invited_by=people["clinician_a"], days=7
     )
@@ -286,31 +295,19 @@ def test_access_matrix(app, people, tmp_path):
     ).first() or WebSession.create(
         id="f" * 64, user=people["clinician_victim"], expires_at=invite.expires_at, idle_seconds=900
     )
-    mood_b, gone_html, gone_api = (
-        selfreports.submit_mood(people["patient_b"], {"client_id": str(uuid.uuid4()), "score": 5})[0] for _ in range(3)
-    )
-    checkin_b, _ = selfreports.submit_checkin(
-        people["patient_b"], {"client_id": str(uuid.uuid4()), "instrument": "gad7", "answers": [0] * 7}
-    )
-    checkin_a, _ = selfreports.submit_checkin(
-        people["patient_a"], {"client_id": str(uuid.uuid4()), "instrument": "phq9", "answers": [0] * 8 + [1]}
-    )
-    playlist = Playlist.create(title="Matrix", purpose="session")
-    track = Track.create(playlist=playlist, position=1, title="A", artist="B", duration_seconds=60)
-    track_removed = Track.create(playlist=playlist, position=2, title="C", artist="D", duration_seconds=60)
-    playlist_picked = Playlist.create(title="Picked", purpose="session")
-    picked_at = utcnow() + dt.timedelta(days=20)
-    TreatmentSession.create(
-        patient=people["patient_a"],
-        kind="infusion",
-        starts_at=picked_at,
-        wall_time=picked_at.strftime("%Y-%m-%dT%H:%M"),
-        zone="UTC",
-        playlist=playlist_picked,
+    mood_b, gone_html, gone_api = (make_mood(people["patient_b"]) for _ in range(3))
+    checkin_b = make_checkin(people["patient_b"], "gad7", [0] * 7)
+    checkin_a = make_checkin(people["patient_a"], "phq9", [0] * 8 + [1])
+    playlist = make_playlist(title="Matrix")
+    track = make_track(playlist, title="A")
+    track_removed = make_track(playlist, title="C")
+    playlist_picked = make_playlist(title="Picked")
+    make_session(
+        people["patient_a"], starts_at=utcnow() + dt.timedelta(days=20), status="scheduled", playlist=playlist_picked
     )
     week = (utcnow() + dt.timedelta(days=7)).replace(second=0, microsecond=0)
     session_a, session_a_cancel = (
-        schedule.book(
+        scheduling.book(
             people["patient_a"],
             by=people["clinician_a"],
             kind="infusion",
@@ -319,19 +316,14 @@ def test_access_matrix(app, people, tmp_path):
         )
         for d in (0, 1)
     )
-    session_b = schedule.book(
+    session_b = scheduling.book(
         people["patient_b"], by=people["clinician_b"], kind="infusion", wall=week, duration_minutes=60
     )
-    entry_b, entry_b_delete = (
-        entries.submit(people["patient_b"], {"client_id": str(uuid.uuid4()), "body": f"Entry {n}"})[0] for n in (1, 2)
-    )
+    entry_b, entry_b_delete = (make_entry(people["patient_b"], f"Entry {n}") for n in (1, 2))
     with app.app_context():  # voice.store finds the voice folder in the app's config
-        note_b, note_b_delete = (
-            voice.store(people["patient_b"], ogg_opus(seconds), client_id=str(uuid.uuid4()))[0]
-            for seconds in (1.0, 2.0)
-        )
-    entries.set_shared(people["patient_b"], note_b, True)
-    values = {
+        note_b = make_voice_note(people["patient_b"], ogg_opus(1.0), shared=True)
+        note_b_delete = make_voice_note(people["patient_b"], ogg_opus(2.0))
+    return {
         "practice": Practice.select().first().id,
         "entry_b": entry_b.id,
         "entry_b_delete": entry_b_delete.id,
@@ -355,11 +347,29 @@ def test_access_matrix(app, people, tmp_path):
         "clinician_victim": people["clinician_victim"].id,
         "other_session": other_session.id,
     }
+
+
+def url_of(app, endpoint: str, values: dict) -> tuple[str, str]:
+    """Return (method, URL) of a matrix row, its {placeholders} filled from build_world's values."""
+    method, args, _ = MATRIX[endpoint]
+    kwargs = {k: (values[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v) for k, v in args.items()}
+    with app.test_request_context():
+        return method, url_for(endpoint, **kwargs)
+
+
+def test_access_matrix(app, matrix_people, tmp_path):
+    people = matrix_people
+    app.config["WTF_CSRF_ENABLED"] = False  # this test is about who, not CSRF
+    app.config["VOICE_DIR"] = str(tmp_path / "voice")
+    clients = {"anon": app.test_client()}
+    for role in ROLES[1:]:
+        clients[role] = app.test_client()
+        response = Auth(clients[role]).login(people[role])
+        assert response.status_code == 302, role
+    values = build_world(app, people)
     failures = []
-    for endpoint, (method, args, expected) in MATRIX.items():
-        kwargs = {k: (values[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v) for k, v in args.items()}
-        with app.test_request_context():
-            url = url_for(endpoint, **kwargs)
+    for endpoint, (_, _, expected) in MATRIX.items():
+        method, url = url_of(app, endpoint, values)
         for role, want in zip(ROLES, expected, strict=True):
             with clients[role].open(url, method=method) as response:
                 got = _outcome(response)

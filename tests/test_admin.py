@@ -3,7 +3,7 @@
 import pytest
 
 from aftercare import crisis
-from aftercare import schedule
+from aftercare.journey import scheduling
 from aftercare.models import ClinicSetting
 from tests.conftest import csrf_from
 from tests.factories import make_admin
@@ -30,7 +30,7 @@ def post_settings(client, **changes):
 
 def test_settings_are_saved(admin_client):
     assert post_settings(admin_client).status_code == 302
-    assert schedule.clinic_zone() == "America/Denver"
+    assert scheduling.clinic_zone() == "America/Denver"
     assert [line.label for line in crisis.current_lines()] == ["Samaritans"]
     assert ClinicSetting.get_value("mood_tags") == "appetite, focus"
     assert ClinicSetting.get_value("retention_days") == "45"

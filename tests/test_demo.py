@@ -7,11 +7,9 @@ import pytest
 from peewee import fn
 
 from aftercare import demo
-from aftercare import instruments
-from aftercare import schedule
-from aftercare import selfreports
 from aftercare.demo import DEMO_PASSWORD
 from aftercare.demo import DEMO_TOTP_SECRET
+from aftercare.journey import scheduling
 from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
 from aftercare.models import CheckIn
@@ -24,6 +22,9 @@ from aftercare.models import SafetyAlert
 from aftercare.models import TreatmentSession
 from aftercare.models import User
 from aftercare.models import utcnow
+from aftercare.selfreports import mood as moods
+from aftercare.selfreports.checkins import safety_answer
+from aftercare.selfreports.instruments import INSTRUMENTS
 from tests.conftest import csrf_from
 from tests.factories import make_admin
 
@@ -140,8 +141,8 @@ def test_demo_patients_have_four_months_of_self_reports(loaded):
             gaps = [(b.submitted_at - a.submitted_at).days for a, b in zip(series, series[1:], strict=False)]
             assert all(13 <= gap <= 28 for gap in gaps[:-1]), (login, key, gaps)  # every 2-4 weeks
             for checkin in series:  # stored scores are what the instrument gives for the answers
-                spec = instruments.INSTRUMENTS[key]
-                assert instruments.score(spec, checkin.answer_list).total == checkin.total
+                spec = INSTRUMENTS[key]
+                assert spec.score(checkin.answer_list).total == checkin.total
                 assert spec.band(checkin.total) == checkin.band
     # The per-day rollups agree with the entries they summarise.
     assert MoodDay.select(fn.SUM(MoodDay.count)).scalar() == MoodEntry.visible().count()
@@ -169,12 +170,12 @@ def test_demo_has_exactly_one_open_safety_alert(loaded):
     assert len(alerts) == 1
     alert = alerts[0]
     assert alert.patient.email == demo.demo_email("luis")
-    assert alert.reason == "phq9_item9" and alert.checkin.item9 == 1
+    assert alert.reason == "phq9_item9" and safety_answer(alert.checkin) == 1
     assert alert.checkin == CheckIn.series(alert.patient, "phq9")[-1]  # his latest PHQ-9
     assert utcnow() - alert.created_at < dt.timedelta(minutes=5)
     # Nobody else ever answered item 9 above 0, nor wrote a note with crisis language.
     others = CheckIn.select().where(CheckIn.instrument == "phq9", CheckIn.id != alert.checkin.id)
-    assert all(c.item9 == 0 for c in others)
+    assert all(safety_answer(c) == 0 for c in others)
     assert SafetyAlert.select().count() == 1
 
 
@@ -182,7 +183,7 @@ def test_a_later_run_adds_the_days_since_and_nothing_twice(loaded, runner, monke
     first = counts()
     later = utcnow() + dt.timedelta(days=9)
     monkeypatch.setattr(demo, "utcnow", lambda: later)
-    monkeypatch.setattr(selfreports, "utcnow", lambda: later)
+    monkeypatch.setattr(moods, "utcnow", lambda: later)
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     again = counts()
@@ -224,5 +225,5 @@ def test_every_demo_patient_has_a_series_to_look_back_on_and_a_session_ahead(run
         shared = JournalEntry.select().where(JournalEntry.patient == p, JournalEntry.shared_at.is_null(False))
         assert shared.count() > 0, login
     # Maya had a booster yesterday: her Today screen is in the window of clarity.
-    assert schedule.window(patient("maya"), now) is not None
-    assert schedule.window(patient("jordan"), now) is None
+    assert scheduling.window(patient("maya"), now) is not None
+    assert scheduling.window(patient("jordan"), now) is None

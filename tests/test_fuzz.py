@@ -4,16 +4,24 @@ import uuid
 
 import pytest
 import schemathesis
+from flask_wtf import FlaskForm
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from wtforms.fields.core import UnboundField
 
 from tests.conftest import Auth
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
+from tests.test_access import build_world
+from tests.test_access import make_people
+from tests.test_access import MATRIX
+from tests.test_access import OK
+from tests.test_access import ROLES
+from tests.test_access import url_of
 
 FUZZ = settings(
     max_examples=40,
@@ -26,83 +34,98 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=12) | st.dictionaries(st.text(max_size=12), children, max_size=6),
     max_leaves=25,
 )
-field_names = st.sampled_from(
-    ["client_id", "score", "note", "tags", "recorded_at", "instrument", "answers", "difficulty", "x"]
+json_fields = st.sampled_from(
+    ["client_id", "score", "note", "tags", "recorded_at", "instrument", "answers", "difficulty", "body", "prompt",
+     "session_id", "x"]
+)  # fmt: skip
+api_bodies = st.dictionaries(json_fields, json_values, max_size=7) | json_values
+
+form_values = st.text(max_size=300) | st.sampled_from(
+    ["", "0", "3", "10", "-1", "--5", "²", "٣", "99999999999999999999", "\x00", "é" * 5, "2026-02-30", "25:61"]
 )
-api_bodies = st.dictionaries(field_names, json_values, max_size=7) | json_values
+
+
+def _form_field_names() -> list[str]:
+    """Every field name of every form in the app, and the check-in items: what a form post may carry."""
+    names, pending = set(), list(FlaskForm.__subclasses__())
+    while pending:
+        form = pending.pop()
+        pending += form.__subclasses__()
+        names |= {name for name in dir(form) if isinstance(getattr(form, name, None), UnboundField)}
+    return sorted(names | {f"q{n}" for n in range(1, 21)} | {"client_id", "score", "note", "tags", "direction"})
+
+
+form_fields = st.dictionaries(st.sampled_from(_form_field_names()), form_values, max_size=10)
+
+# Posts that end the fuzzing client's own session would only test the sign-in page afterwards.
+ENDS_THE_SESSION = {"auth.logout", "auth.end_session", "mydata.close"}
+
+
+def _first_allowed(expected) -> str | None:
+    for role, want in zip(ROLES, expected, strict=True):
+        if want == OK:
+            return role
+    return None
+
+
+def targets(app) -> list[tuple[str, str, str]]:
+    """Every endpoint of the access matrix that takes a body, as (endpoint, method, first role allowed).
+
+    Derived from the matrix and the URL map, so a new form or JSON endpoint is fuzzed as soon as it has
+    its row in the matrix (and every endpoint must have one).
+    """
+    methods = {}
+    for rule in app.url_map.iter_rules():
+        methods.setdefault(rule.endpoint, set()).update(rule.methods & {"POST", "PATCH", "PUT"})
+    found = []
+    for endpoint, (_, _, expected) in MATRIX.items():
+        role = _first_allowed(expected)
+        if endpoint in ENDS_THE_SESSION or role is None:
+            continue
+        found += [(endpoint, method, role) for method in sorted(methods.get(endpoint, ()))]
+    return found
 
 
 @pytest.fixture
-def signed_in(app):
-    """A patient and a clinician signed in, CSRF off: fuzzing reaches validation, not the token check."""
+def world(app, tmp_path):
+    """The access matrix's world, each role signed in, CSRF off: fuzzing reaches validation, not the token."""
     app.config["WTF_CSRF_ENABLED"] = False
-    admin = make_admin()
-    clinician = make_clinician()
-    patient = make_patient(clinician)
-    clients = {"patient": app.test_client(), "clinician": app.test_client(), "admin": app.test_client()}
-    Auth(clients["patient"]).login(patient)
-    Auth(clients["clinician"]).login(clinician)
-    Auth(clients["admin"]).login(admin)
-    return clients, patient
+    app.config["VOICE_DIR"] = str(tmp_path / "voice")
+    people = make_people()
+    clients = {"anon": app.test_client()}
+    for role in ROLES[1:]:
+        clients[role] = app.test_client()
+        Auth(clients[role]).login(people[role])
+    return clients, build_world(app, people), targets(app)
 
 
-@FUZZ
-@given(body=api_bodies, path=st.sampled_from(["/api/v1/mood", "/api/v1/checkins"]))
-def test_api_bodies_never_500(signed_in, body, path):
-    clients, _ = signed_in
-    response = clients["patient"].post(path, json=body)
-    assert response.status_code in (200, 201, 400, 422), response.get_data(as_text=True)[:200]
+def test_every_form_and_json_endpoint_is_fuzzed(app):
+    found = {endpoint for endpoint, _, _ in targets(app)}
+    for endpoint in ("selfreports.checkin", "selfreports.api_create_mood", "journal.api_create", "auth.login",
+                     "patient.settings", "journey.new_session", "admin.settings", "practices.new"):  # fmt: skip
+        assert endpoint in found, endpoint
+    assert len(found) >= 40
+
+
+@settings(FUZZ, max_examples=300)
+@given(choice=st.data())
+def test_no_form_or_json_body_gets_a_500(app, world, choice):
+    clients, values, found = world
+    endpoint, method, role = choice.draw(st.sampled_from(found), label="target")
+    _, url = url_of(app, endpoint, values)
+    if url.startswith("/api/"):
+        response = clients[role].open(url, method=method, json=choice.draw(api_bodies, label="json"))
+    else:
+        response = clients[role].open(url, method=method, data=choice.draw(form_fields, label="form"))
+    assert response.status_code < 500, (endpoint, response.get_data(as_text=True)[:200])
 
 
 @FUZZ
 @given(raw=st.binary(max_size=200))
-def test_raw_bytes_never_500(signed_in, raw):
-    clients, _ = signed_in
-    response = clients["patient"].post("/api/v1/mood", data=raw, content_type="application/json")
+def test_raw_bytes_never_500(app, world, raw):
+    clients, _, _ = world
+    response = clients["patient_a"].post("/api/v1/mood", data=raw, content_type="application/json")
     assert response.status_code in (400, 422)
-
-
-form_values = st.text(max_size=300) | st.sampled_from(
-    ["", "0", "3", "10", "-1", "99999999999999999999", "\x00", "é" * 5]
-)
-FORMS = {
-    "patient": [
-        "/mood",
-        "/checkins/phq9",
-        "/checkins/gad7",
-        "/settings",
-        "/account/password",
-        "/my-data/close",
-    ],
-    "clinician": ["/clinician/invite", "/clinician/patients/{patient}/care-team", "/clinician/alerts/1/acknowledge"],
-    "admin": ["/admin/invite", "/admin/settings"],
-}
-form_fields = st.dictionaries(
-    st.sampled_from(
-        ["client_id", "score", "note", "tags", "q1", "q9", "difficulty", "timezone", "quiet_start", "quiet_end",
-         "current", "password", "confirm", "name", "email", "code", "role", "clinician", "clinic_phone",
-         "crisis_lines", "retention_days", "mood_tags"]
-    ),
-    form_values,
-    max_size=10,
-)  # fmt: skip
-
-
-@FUZZ
-@given(data=form_fields, target=st.sampled_from([(role, path) for role, paths in FORMS.items() for path in paths]))
-def test_signed_in_forms_never_500(signed_in, data, target):
-    clients, patient = signed_in
-    role, path = target
-    response = clients[role].post(path.format(patient=patient.id), data=data)
-    assert response.status_code < 500, (path, data)
-
-
-@FUZZ
-@given(data=form_fields, path=st.sampled_from(["/login", "/join", "/setup", "/join/accept", "/reset"]))
-def test_public_forms_never_500(app, data, path):
-    app.config["WTF_CSRF_ENABLED"] = False
-    response = app.test_client().post(path, data=data)
-    assert response.status_code < 500, (path, data)
 
 
 def test_api_matches_its_openapi_document(app):

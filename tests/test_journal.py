@@ -22,7 +22,6 @@ from werkzeug.test import encode_multipart
 
 from aftercare.journal import entries
 from aftercare.journal import prompts
-from aftercare.journal import views as journal_views
 from aftercare.journal import voice
 from aftercare.journal.export import journal_section
 from aftercare.localtime import to_local
@@ -729,7 +728,7 @@ def test_a_clinician_hears_a_voice_note_only_once_it_is_shared(app, client, clin
     assert audit("voice_note_downloaded").count() == 1
     # Later, any request that returns audio is a new listen, whichever bytes it starts from:
     # a download cannot dodge the log by skipping byte 0 (LOG-01).
-    monkeypatch.setattr(journal_views, "LISTEN_WINDOW", dt.timedelta(0))  # audit rows cannot be aged
+    monkeypatch.setattr(voice, "LISTEN_WINDOW", dt.timedelta(0))  # audit rows cannot be aged
     for ranges in ("bytes=1-", f"bytes=-{note.size}"):
         with clinician.get(f"/journal/voice/{note.id}", headers={"Range": ranges}) as response:
             assert response.status_code == 206
@@ -816,9 +815,9 @@ def test_the_export_section_holds_entries_and_voice_notes(app, clinic, voice_dir
         section = journal_section(patient)
         archive, _ = export.build_zip(patient, [section], "Test clinic")
     assert section.key == "journal"
-    [entry] = section.data["entries"]
+    [entry] = section.records["entries"]
     assert (entry["body"], entry["session_number"], entry["shared"]) == ('=HYPERLINK("http://x")', 2, False)
-    [voice_item] = section.data["voice_notes"]
+    [voice_item] = section.records["voice_notes"]
     assert (
         voice_item["shared"] is True and voice_item["file"].startswith("voice/") and voice_item["file"].endswith(".ogg")
     )

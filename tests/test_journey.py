@@ -12,9 +12,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from aftercare import schedule
+from aftercare.journey import scheduling
 from aftercare.journey.export import sessions_section
-from aftercare.journey.views import sessions_context
+from aftercare.journey.record import patient_sessions
 from aftercare.localtime import local_day
 from aftercare.localtime import to_local
 from aftercare.localtime import to_utc
@@ -31,7 +31,6 @@ from aftercare.models import token_hash
 from aftercare.models import TreatmentSession
 from aftercare.models import User
 from aftercare.models import utcnow
-from aftercare.mydata.export import to_csv
 from tests.conftest import Auth
 from tests.conftest import csrf_from
 from tests.factories import make_admin
@@ -69,7 +68,7 @@ def wall(day: str | dt.date, clock: str) -> dt.datetime:
 
 
 def book(patient, by, day, clock="10:00", kind="infusion", minutes=60, now=None) -> TreatmentSession:
-    return schedule.book(patient, by=by, kind=kind, wall=wall(day, clock), duration_minutes=minutes, zone=NY, now=now)
+    return scheduling.book(patient, by=by, kind=kind, wall=wall(day, clock), duration_minutes=minutes, zone=NY, now=now)
 
 
 def signed_in(client, user) -> Auth:
@@ -239,12 +238,12 @@ def test_renumbering_after_cancel_and_no_show(clinic):
     )
     numbers = lambda: [TreatmentSession.get_by_id(s.id).number for s in (first, second, talk, third)]  # noqa: E731
     assert numbers() == [1, 2, None, 3]
-    schedule.cancel(second, by=c)
+    scheduling.cancel(second, by=c)
     assert numbers() == [1, None, None, 2]
     later = utcnow() + dt.timedelta(days=4)
-    schedule.mark(first, NO_SHOW, by=c, now=later)
+    scheduling.mark(first, NO_SHOW, by=c, now=later)
     assert numbers() == [None, None, None, 1]
-    schedule.mark(first, COMPLETED, by=c, now=later)  # a mistake corrected
+    scheduling.mark(first, COMPLETED, by=c, now=later)  # a mistake corrected
     assert numbers() == [1, None, None, 2]
 
 
@@ -352,7 +351,7 @@ def test_the_window_of_clarity_counts_real_hours_and_local_days_across_dst(clini
     weekday, clock = now_local.split()
     offset = {"sun": 1, "mon": 2, "tue": 3}[weekday]
     now = to_utc(wall(saturday + dt.timedelta(days=offset), clock), NY)
-    window = schedule.window(p, now=now)
+    window = scheduling.window(p, now=now)
     assert window is not None and window.session.id == session.id
     assert window.hours_since == pytest.approx(hours, abs=0.01)
     assert window.day == day
@@ -362,17 +361,17 @@ def test_the_window_of_clarity_counts_real_hours_and_local_days_across_dst(clini
 def test_the_window_closes_after_72_real_hours_across_dst(clinic):
     saturday = SPRING_FORWARD - dt.timedelta(days=1)
     session = book(clinic.patient, clinic.clinician, saturday, "10:00", now=dt.datetime(saturday.year, 1, 1))
-    assert schedule.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=71, minutes=59)) is not None
-    assert schedule.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=72)) is None
+    assert scheduling.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=71, minutes=59)) is not None
+    assert scheduling.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=72)) is None
     # 72 hours on the wall clock after the end is only 71 real hours: still open.
     wall_later = to_utc(wall(saturday + dt.timedelta(days=3), "11:00"), NY)
     assert wall_later - session.ends_at == dt.timedelta(hours=71)
-    assert schedule.window(clinic.patient, now=wall_later) is not None
-    during = schedule.window(clinic.patient, now=session.starts_at + dt.timedelta(minutes=30))
+    assert scheduling.window(clinic.patient, now=wall_later) is not None
+    during = scheduling.window(clinic.patient, now=session.starts_at + dt.timedelta(minutes=30))
     assert (during.day, during.hours_since, during.no_driving) == (0, 0.0, True)
     # CLIN-08: 24 real hours from when the patient leaves, across the lost hour (12:00 EDT on the wall).
-    almost = schedule.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=23, minutes=59))
-    after = schedule.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=24))
+    almost = scheduling.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=23, minutes=59))
+    after = scheduling.window(clinic.patient, now=session.ends_at + dt.timedelta(hours=24))
     assert (almost.day, almost.no_driving, after.no_driving) == (1, True, False)
     assert to_local(session.ends_at + dt.timedelta(hours=24), NY).strftime("%a %H:%M %Z") == "Sun 12:00 EDT"
 
@@ -389,12 +388,12 @@ def test_the_window_closes_after_72_real_hours_across_dst(clinic):
     ],
 )
 def test_clock_changes_are_recognised(day, clock, zone, change):
-    assert schedule.clock_change(wall(day, clock), zone) == change
+    assert scheduling.clock_change(wall(day, clock), zone) == change
 
 
 def test_a_clinic_day_is_23_or_25_hours_across_dst():
     for day, hours in ((SPRING_FORWARD, 23), (FALL_BACK, 25), (SPRING_FORWARD + dt.timedelta(days=1), 24)):
-        start, end = schedule.day_bounds(day, NY)
+        start, end = scheduling.day_bounds(day, NY)
         assert end - start == dt.timedelta(hours=hours)
 
 
@@ -443,14 +442,14 @@ def test_the_roster_shows_the_days_sessions_with_pick_intention_and_ride(client,
 
 def test_the_roster_defaults_to_today_in_the_clinic_and_links_other_days(client, clinic):
     signed_in(client, clinic.clinician)
-    today = schedule.today_in(NY)
+    today = scheduling.today_in(NY)
     page = client.get("/clinician/roster").get_data(as_text=True)
     assert "Today’s sessions" in page
     assert f"day={today - dt.timedelta(days=1)}" in page and f"day={today + dt.timedelta(days=1)}" in page
     assert "No sessions for your patients on this day." in page
     assert "The next is on" not in page
 
-    later = schedule.today_in(NY) + dt.timedelta(days=9)
+    later = scheduling.today_in(NY) + dt.timedelta(days=9)
     book(clinic.patient, clinic.clinician, later)
     other = make_patient(make_clinician(), timezone=NY)  # not this clinician's: never the "next" day
     book(other, other.clinicians()[0], later - dt.timedelta(days=3))
@@ -517,7 +516,7 @@ def test_an_intention_is_saved_upserted_and_shown_to_the_care_team(client, clini
     assert AuditEvent.select().where(AuditEvent.action == "intention_saved").count() == 2
     # The care team sees the full text with the session.
     with app.test_request_context():
-        html = render_template("journey/_patient_sessions.html", **sessions_context(clinic.patient))
+        html = render_template("journey/_patient_sessions.html", journey=patient_sessions(clinic.patient))
     assert "x" * 1000 in html and "Needing to be fine" in html and "“I can stay.”" in html
 
 
@@ -659,7 +658,7 @@ def new_link(client, page="/sessions") -> str:
 def test_the_patients_calendar_is_generic_and_stable(client, clinic):
     kept = book(clinic.patient, clinic.clinician, future_day(3))
     gone = book(clinic.patient, clinic.clinician, future_day(4), kind="nasal_spray")
-    schedule.cancel(gone, by=clinic.clinician)
+    scheduling.cancel(gone, by=clinic.clinician)
     book(make_patient(clinic.clinician, name="Someone Else"), clinic.clinician, future_day(3))
     signed_in(client, clinic.patient)
     url = new_link(client)
@@ -735,7 +734,7 @@ def test_the_patient_page_partial_lists_sessions_with_actions(app, clinic):
     User.update(timezone="Asia/Tokyo").where(User.id == clinic.patient.id).execute()
     patient = User.get_by_id(clinic.patient.id)
     with app.test_request_context():
-        html = render_template("journey/_patient_sessions.html", **sessions_context(patient))
+        html = render_template("journey/_patient_sessions.html", journey=patient_sessions(patient))
     assert f"/clinician/sessions/{upcoming.id}/edit" in html
     assert f"/clinician/sessions/{upcoming.id}/cancel" in html
     assert f"/clinician/sessions/{to_mark.id}/status" in html and "To mark" in html
@@ -754,13 +753,13 @@ def test_the_export_holds_sessions_intentions_picks_and_rides(clinic):
     Intention.create(session=session, explore="=cmd|' /C calc'!A0", carry="I am here")
     section = sessions_section(User.get_by_id(clinic.patient.id))
     assert section.key == "sessions" and section.csv_name == "sessions.csv"
-    first, second = section.data
+    first, second = section.records
     assert first["intention"]["carry"] == "I am here"
     assert first["playlist"] == {"title": "Quiet Waters", "purpose": "session"}
     assert first["ride_home"]["name"] == "Dana" and first["ride_home"]["confirmed_at"].endswith("Z")
     assert (second["intention"], second["playlist"], second["ride_home"]) == (None, None, None)
-    assert len(section.rows[0]) == len(section.columns)
-    assert b"'=cmd" in to_csv(section)  # IN-04: no formula reaches a spreadsheet
+    assert len(section.rows()[0]) == len(section.columns)
+    assert b"'=cmd" in section.csv()  # IN-04: no formula reaches a spreadsheet
 
 
 # --------------------------------------------------------------------------- fuzzing (IN-01: never a 500)

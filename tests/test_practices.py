@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from aftercare import schedule
+from aftercare.journey import scheduling
 from aftercare.models import AuditEvent
 from aftercare.models import Practice
 from aftercare.models import TreatmentSession
@@ -186,7 +186,7 @@ def test_a_driving_practice_is_fine_from_two_days_after(app, staff):
 def test_a_practice_that_suggests_driving_is_never_offered_within_24_hours(app, day, no_driving, offered):
     """CLIN-08 on the Today screen too: a row stored before the rule (or by hand) does not slip through."""
     Practice.create(title="Scenic drive", kind="other", description="Drive out to the lake.", days="1,2", position=99)
-    titles = [p.title for p in schedule.practices_for(day, no_driving)]
+    titles = [p.title for p in scheduling.practices_for(day, no_driving)]
     assert ("Scenic drive" in titles) is offered
     assert "Journaling" in titles
 

@@ -178,7 +178,7 @@ def live_server(_live_server):
     assert leaked <= 0, (
         f"{leaked} database connection(s) were not returned to the pool after this test's requests; "
         "each request must close the connection it opened (aftercare/db.py _connect/_close, "
-        "aftercare/sessions.py ensure_connection)."
+        "aftercare/websessions.py ensure_connection)."
     )
 
 
@@ -237,7 +237,7 @@ class Seed:
 
     def ensure_admin(self):
         """Sign-in pages send everyone to /setup until an administrator exists."""
-        from aftercare.auth.views import admin_exists
+        from aftercare.accounts import admin_exists
 
         with self.database.connection_context():
             if not admin_exists():

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from aftercare import schedule
+from aftercare.journey import scheduling
 from aftercare.models import ClinicSetting
 from aftercare.models import Intention
 from aftercare.models import Playlist
@@ -45,7 +45,7 @@ def clinic(seed, live_server):
 
 def test_patient_prepares_and_the_roster_shows_the_pick_and_the_ride(clinic, phone, desktop):
     clinician, patient = clinic
-    day = schedule.today_in(NY) + dt.timedelta(days=1)
+    day = scheduling.today_in(NY) + dt.timedelta(days=1)
 
     # The clinician schedules an infusion for tomorrow, on a desktop.
     sign_in(desktop, clinician)
@@ -123,11 +123,11 @@ def test_an_intention_outlives_an_expired_token_and_waits_out_a_lost_connection(
     """Writing can take longer than a CSRF token lives; a refusal, or posting offline, would lose the text."""
     clinician, patient = clinic
     with live_server.database.connection_context():
-        session = schedule.book(
+        session = scheduling.book(
             patient,
             by=clinician,
             kind="infusion",
-            wall=dt.datetime.combine(schedule.today_in(NY) + dt.timedelta(days=2), dt.time(10)),
+            wall=dt.datetime.combine(scheduling.today_in(NY) + dt.timedelta(days=2), dt.time(10)),
             duration_minutes=60,
             zone=NY,
         )

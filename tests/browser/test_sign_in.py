@@ -68,7 +68,7 @@ def test_admin_signs_in_and_sees_accounts_settings_audit(phone, seed):
 
     phone.get_by_role("link", name="Audit log").click()
     expect(phone).to_have_url(re.compile(r"/admin/audit$"))
-    expect(phone.locator("main")).to_contain_text("sign in")
+    expect(phone.locator("main")).to_contain_text("Signed in")
     check_a11y(phone, "admin-audit")
 
 
