@@ -85,6 +85,7 @@ class Attempt:
 class _Device:
     private_key: ec.EllipticCurvePrivateKey
     auth_secret: bytes
+    # Pushes that passed the header checks; in counting mode it picks which ones are decrypted.
     seen: int = 0
 
 
@@ -107,6 +108,7 @@ def b64url_decode(text: str) -> bytes:
     """Decode unpadded base64url, refusing any other alphabet."""
     if not BASE64URL_RE.fullmatch(text):
         raise ValueError("not base64url")
+    # Keys and JWS parts travel unpadded (RFC 7515 §2); the padding comes back only for the decoder.
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as error:
@@ -183,6 +185,7 @@ def verify_vapid(
     scheme, _, credentials = authorization.strip().partition(" ")
     if scheme.lower() != "vapid":
         raise Refused(401, f"Authorization scheme {scheme!r} is not vapid (RFC 8292 §3)")
+    # RFC 8292 §3 writes "t=..., k=..."; pywebpush sends no space after the comma. Both are auth-params.
     params = {}
     for part in credentials.split(","):
         key, equals, value = part.strip().partition("=")
@@ -342,7 +345,7 @@ class PushReceiver:
         if self._server is not None:
             raise RuntimeError("receiver already started")
         self._server = _Server((self.host, 0), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
         return self
 
@@ -356,6 +359,7 @@ class PushReceiver:
         with server.lock:
             connections = list(server.connections)
             workers = list(server.workers)
+        # Shutting each socket wakes its handler from the blocking read of an idle keep-alive connection.
         for connection in connections:
             try:
                 connection.shutdown(socket.SHUT_RDWR)
@@ -484,6 +488,7 @@ class PushReceiver:
         attempt = Attempt(name, status, reason, headers, body_size, handler.client_address[:2], started)
         with self._arrived:
             self._attempts.append(attempt)
+            # Any 2xx is a delivery, so a test may answer 200 or 202 the way some push services do.
             if 200 <= status < 300:
                 self._count += 1
                 if received is not None:
@@ -492,6 +497,7 @@ class PushReceiver:
 
     def _serve(self, handler: _Handler) -> None:
         started = time.time()
+        # Field names are case-insensitive; recording them lower-cased gives tests one way to look them up.
         headers = {key.lower(): value for key, value in handler.headers.items()}
         path = urlsplit(handler.path).path
         name = path.removeprefix("/push/") if path.startswith("/push/") else None
@@ -508,6 +514,7 @@ class PushReceiver:
             self._record(handler, name, 413, reason, headers, 0, started=started)
             _answer(handler, 413, reason, close=True)
             return
+        # The whole body is read before any check, so a refused request leaves the keep-alive connection in step.
         body = handler.rfile.read(length)
         if len(body) != length:
             handler.close_connection = True
@@ -526,6 +533,7 @@ class PushReceiver:
             return
 
         answer = self._next_answer(name)
+        # Waiting on the stop event rather than sleeping lets stop() end a hang at once.
         if answer.kind == "hang" and self._stopping.wait(answer.seconds):
             handler.close_connection = True
             return
@@ -557,6 +565,7 @@ class PushReceiver:
         encoding = headers.get("content-encoding")
         if encoding is None or encoding.strip().lower() != "aes128gcm":
             raise Refused(400, f"Content-Encoding {encoding!r} is not aes128gcm (RFC 8291 §4)")
+        # The JWT's aud binds it to one push service: this one's origin, scheme://host:port (RFC 8292 §2).
         claims, vapid_key = verify_vapid(headers.get("authorization"), self.url, expect_key=self.expect_key)
         topic = headers.get("topic")
         if topic is not None and not TOPIC_RE.fullmatch(topic):
@@ -567,6 +576,7 @@ class PushReceiver:
         if len(body) > self.max_body:
             raise Refused(413, f"body of {len(body)} bytes is over this service's limit of {self.max_body}")
 
+        # Counting mode samples only the decryption; every push above had its headers and JWT checked.
         with self._lock:
             sampled = device.seen % self.decrypt_every == 0
             device.seen += 1
