@@ -1,4 +1,4 @@
-"""The loopback push receiver: RFC 8291 decryption, subscriptions, and the checks on every push."""
+"""The loopback push receiver: RFC 8291 decryption, VAPID checks, configured answers, keep-alive, counting mode."""
 
 import base64
 import json
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from py_vapid import Vapid02
 from pywebpush import webpush
+from pywebpush import WebPusher
 from pywebpush import WebPushException
 
 from tests.push_receiver import b64url_decode
@@ -297,3 +298,163 @@ def test_a_hand_built_push_with_rfc_spacing_is_accepted(pushes):
     url, headers, body = pushes.build(headers={"Urgency": "very-low", "Topic": "checkin-2026_05"})
     assert _post(url, headers, body).status_code == 201
     assert pushes.receiver.wait_for(1)[0].topic == "checkin-2026_05"
+
+
+@pytest.mark.parametrize(
+    "status, headers", [(404, None), (410, None), (429, {"Retry-After": "3"}), (500, None), (503, {"Retry-After": "1"})]
+)
+def test_configured_answers_hold_until_changed(receiver, vapid, status, headers):
+    subscription = receiver.subscription("phone")
+    receiver.respond("phone", status, headers=headers)
+    for _ in range(2):
+        with pytest.raises(WebPushException) as raised:
+            _webpush(subscription, vapid)
+        assert raised.value.response.status_code == status
+        if headers:
+            assert raised.value.response.headers["Retry-After"] == headers["Retry-After"]
+    assert receiver.messages == [] and receiver.count == 0
+    assert [attempt.status for attempt in receiver.attempts] == [status, status]
+    receiver.respond("phone", 201)
+    assert _webpush(subscription, vapid).status_code == 201
+
+
+def test_an_answer_for_a_number_of_times_then_201(receiver, vapid):
+    subscription = receiver.subscription("phone")
+    receiver.respond("phone", 429, headers={"Retry-After": "3"}, times=1)
+    with pytest.raises(WebPushException) as raised:
+        _webpush(subscription, vapid)
+    assert raised.value.response.status_code == 429
+    assert _webpush(subscription, vapid).status_code == 201
+    assert [attempt.status for attempt in receiver.attempts] == [429, 201]
+    assert len(receiver.wait_for(1)) == 1
+
+
+def test_configured_answers_follow_the_checks(pushes):
+    # A configured 410 is what a valid push gets; a broken one is still refused for what is wrong with it.
+    pushes.receiver.respond("phone", 410)
+    url, headers, body = pushes.build(drop=("TTL",))
+    assert _post(url, headers, body).status_code == 400
+    url, headers, body = pushes.build()
+    assert _post(url, headers, body).status_code == 410
+
+
+def test_redirect_answers_307_and_goes_no_further(pushes):
+    target = f"{pushes.receiver.url}/push/tablet"
+    pushes.receiver.redirect("phone", target)
+    url, headers, body = pushes.build()
+    response = _post(url, headers, body)
+    assert response.status_code == 307 and response.headers["Location"] == target
+    assert [(attempt.name, attempt.status) for attempt in pushes.receiver.attempts] == [("phone", 307)]
+    assert pushes.receiver.messages == []
+
+
+def test_a_hanging_endpoint_times_a_client_out_and_stops_promptly(vapid):
+    receiver = PushReceiver().start()
+    try:
+        subscription = receiver.subscription("phone")
+        # Far longer than the test: stop() has to end the hang, not wait it out.
+        receiver.hang("phone", 30)
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            _webpush(subscription, vapid, timeout=0.5)
+        assert 0.5 <= time.monotonic() - started < 2
+    finally:
+        started = time.monotonic()
+        receiver.stop()
+    assert time.monotonic() - started < 2
+    assert receiver.messages == []
+
+
+def test_stop_cuts_idle_keep_alive_connections(vapid):
+    receiver = PushReceiver().start()
+    subscription = receiver.subscription("phone")
+    with requests.Session() as session:
+        assert _webpush(subscription, vapid, requests_session=session).status_code == 201
+        started = time.monotonic()
+        receiver.stop()
+        assert time.monotonic() - started < 1
+
+
+def test_a_short_hang_then_the_push_is_accepted(receiver, vapid):
+    subscription = receiver.subscription("phone")
+    receiver.hang("phone", 0.2, times=1)
+    started = time.monotonic()
+    assert _webpush(subscription, vapid, timeout=5).status_code == 201
+    assert time.monotonic() - started >= 0.2
+    assert len(receiver.wait_for(1)) == 1
+
+
+def test_a_session_reuses_one_connection(pushes, vapid):
+    with requests.Session() as session:
+        for _ in range(3):
+            pusher = WebPusher(pushes.subscription, requests_session=session)
+            headers = vapid.sign({"sub": SUB, "aud": pushes.receiver.url, "exp": int(time.time()) + 3600})
+            with pusher.send(REMINDER, headers, ttl=60, timeout=5) as response:
+                assert response.status_code == 201
+        # A refusal leaves the connection open too: every answer carries a Content-Length.
+        url, headers, body = pushes.build(drop=("TTL",))
+        with session.post(url, data=body, headers=headers, timeout=5) as response:
+            assert response.status_code == 400
+        url, headers, body = pushes.build()
+        with session.post(url, data=body, headers=headers, timeout=5) as response:
+            assert response.status_code == 201
+    assert len(pushes.receiver.attempts) == 5
+    assert len({attempt.peer for attempt in pushes.receiver.attempts}) == 1
+    assert len(pushes.receiver.wait_for(4)) == 4
+
+
+def test_wait_for_says_what_did_arrive(pushes):
+    url, headers, body = pushes.build(drop=("TTL",))
+    _post(url, headers, body)
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as raised:
+        pushes.receiver.wait_for(1, timeout=0.1)
+    assert time.monotonic() - started < 1
+    report = str(raised.value)
+    assert "expected 1 push messages within 0.1 s" in report
+    assert "0 decrypted, 1 requests answered" in report and "400 phone: missing TTL header" in report
+
+
+def test_clear_forgets_what_arrived_but_keeps_devices_and_answers(pushes):
+    pushes.receiver.respond("phone", 429)
+    url, headers, body = pushes.build()
+    assert _post(url, headers, body).status_code == 429
+    pushes.receiver.clear()
+    assert pushes.receiver.attempts == [] and pushes.receiver.messages == [] and pushes.receiver.count == 0
+    assert _post(url, headers, body).status_code == 429
+
+
+def test_only_posts_to_push_endpoints(receiver):
+    receiver.subscription("phone")
+    with requests.get(f"{receiver.url}/push/phone", timeout=5) as response:
+        assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    with requests.post(f"{receiver.url}/elsewhere", data=b"", timeout=5) as response:
+        assert response.status_code == 404
+
+
+def test_counting_mode_counts_every_push_and_decrypts_a_sample(vapid):
+    with PushReceiver(decrypt_every=50) as receiver:
+        pushes = _Pushes(receiver, vapid)
+        url, headers, body = pushes.build()
+        junk = bytes(len(body))
+        started = time.monotonic()
+        with requests.Session() as session:
+            for index in range(500):
+                # Only every 50th body is decrypted, so the others may be junk and still be counted.
+                data = body if index % 50 == 0 else junk
+                with session.post(url, data=data, headers=headers, timeout=5) as response:
+                    assert response.status_code == 201
+        assert receiver.wait_for_count(500, timeout=5) == 500
+        # About 0.6 s here; a server that trips over Nagle and delayed ACKs takes 40 ms a push, 20 s in all.
+        assert time.monotonic() - started < 10
+        messages = receiver.messages
+        assert len(messages) == 10 and all(message.body == REMINDER for message in messages)
+
+        # Headers and the JWT are checked on every push, sampled or not.
+        url, headers, body = pushes.build(signer="stranger")
+        assert _post(url, headers, body).status_code == 403
+        url, headers, body = pushes.build(drop=("TTL",))
+        assert _post(url, headers, body).status_code == 400
+        assert receiver.count == 500
+        with pytest.raises(AssertionError, match="expected 501 accepted pushes"):
+            receiver.wait_for_count(501, timeout=0.05)
