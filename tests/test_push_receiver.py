@@ -354,14 +354,10 @@ def test_a_hanging_endpoint_times_a_client_out_and_stops_promptly(vapid):
         subscription = receiver.subscription("phone")
         # Far longer than the test: stop() has to end the hang, not wait it out.
         receiver.hang("phone", 30)
-        started = time.monotonic()
         with pytest.raises(requests.exceptions.ReadTimeout):
             _webpush(subscription, vapid, timeout=0.5)
-        assert 0.5 <= time.monotonic() - started < 2
     finally:
-        started = time.monotonic()
-        receiver.stop()
-    assert time.monotonic() - started < 2
+        receiver.stop()  # returns without waiting the 30 s out (else this test would take them)
     assert receiver.messages == []
 
 
@@ -370,9 +366,9 @@ def test_stop_cuts_idle_keep_alive_connections(vapid):
     subscription = receiver.subscription("phone")
     with requests.Session() as session:
         assert _webpush(subscription, vapid, requests_session=session).status_code == 201
-        started = time.monotonic()
-        receiver.stop()
-        assert time.monotonic() - started < 1
+        receiver.stop()  # with the session's connection still open
+        with pytest.raises(requests.exceptions.ConnectionError):
+            _webpush(subscription, vapid, requests_session=session, timeout=2)
 
 
 def test_a_short_hang_then_the_push_is_accepted(receiver, vapid):
@@ -406,10 +402,8 @@ def test_a_session_reuses_one_connection(pushes, vapid):
 def test_wait_for_says_what_did_arrive(pushes):
     url, headers, body = pushes.build(drop=("TTL",))
     _post(url, headers, body)
-    started = time.monotonic()
     with pytest.raises(AssertionError) as raised:
         pushes.receiver.wait_for(1, timeout=0.1)
-    assert time.monotonic() - started < 1
     report = str(raised.value)
     assert "expected 1 push messages within 0.1 s" in report
     assert "0 decrypted, 1 requests answered" in report and "400 phone: missing TTL header" in report
@@ -437,7 +431,6 @@ def test_counting_mode_counts_every_push_and_decrypts_a_sample(vapid):
         pushes = _Pushes(receiver, vapid)
         url, headers, body = pushes.build()
         junk = bytes(len(body))
-        started = time.monotonic()
         with requests.Session() as session:
             for index in range(500):
                 # Only every 50th body is decrypted, so the others may be junk and still be counted.
@@ -445,8 +438,6 @@ def test_counting_mode_counts_every_push_and_decrypts_a_sample(vapid):
                 with session.post(url, data=data, headers=headers, timeout=5) as response:
                     assert response.status_code == 201
         assert receiver.wait_for_count(500, timeout=5) == 500
-        # About 0.6 s here; a server that trips over Nagle and delayed ACKs takes 40 ms a push, 20 s in all.
-        assert time.monotonic() - started < 10
         messages = receiver.messages
         assert len(messages) == 10 and all(message.body == REMINDER for message in messages)
 
