@@ -71,6 +71,7 @@ MATRIX = {
     "auth.new_recovery_codes": ("POST", {}, STAFF),
     "patient.home": ("GET", {}, PATIENTS),
     "patient.settings": ("GET", {}, PATIENTS),
+    "patient.more": ("GET", {}, PATIENTS),
     "selfreports.history": ("GET", {}, PATIENTS),
     "selfreports.log_mood": ("POST", {}, PATIENTS),
     "selfreports.edit_mood": (

@@ -24,6 +24,20 @@ def greeting(now_local: dt.datetime) -> str:
     return "Good evening"
 
 
+def ago(delta: dt.timedelta) -> str:
+    """Say how long ago something was, briefly: "just now", "20 min ago", "3 hours ago", "2 days ago"."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 2:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} hour{'s' if hours > 1 else ''} ago"
+    days = hours // 24
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
 def countdown(delta: dt.timedelta) -> str:
     """Say how long until a session in words a tired person reads at a glance."""
     minutes = int(delta.total_seconds() // 60)
@@ -69,9 +83,13 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
     """Return everything the Today screen shows, for the template."""
     now = now or utcnow()
     now_local = to_local(now, patient.timezone)
+    last = mood.latest(patient)
     return {
         "greeting": greeting(now_local),
         "today": now_local,
+        "last_mood": last,
+        "last_mood_ago": ago(now - last.recorded_at) if last else None,
+        "due": checkins.due(patient, now),
         "entries": list(mood.todays_entries(patient, now_local.date())),
         "care_team": list(patient.clinicians()),
         "last_checkins": checkins.latest(patient),

@@ -13,6 +13,7 @@ from .. import accounts
 from .. import crisis
 from ..access import patients_only
 from ..forms import EmptyForm
+from ..journey import scheduling
 from ..safety import CRISIS_PATTERNS
 from ..selfreports import mood
 from ..selfreports.instruments import INSTRUMENTS
@@ -42,6 +43,13 @@ def home():
 def support():
     """The screen after crisis language or a safety answer (CLIN-02/04)."""
     return render_template("patient/support.html", lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone())
+
+
+@bp.route("/more")
+@patients_only
+def more():
+    """Everything that is not Today, the journal or history: sessions, settings, data, account, sign out."""
+    return render_template("patient/more.html", upcoming=scheduling.next_session(current_user._get_current_object()))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

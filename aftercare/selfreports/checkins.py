@@ -1,5 +1,6 @@
 """Check-ins: scoring and storing a questionnaire exactly once; a safety answer raises an alert with it."""
 
+import datetime as dt
 import json
 
 from peewee import fn
@@ -14,7 +15,9 @@ from ..inputs import Invalid
 from ..inputs import parse_int
 from ..models import AuditEvent
 from ..models import CheckIn
+from ..models import DOSING_KINDS
 from ..models import payload_hash
+from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from .instruments import IncompleteAnswers
@@ -77,6 +80,34 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
         AuditEvent.record(f"{instrument.key}_submitted", actor=patient, patient=patient)
 
     return store_once(CheckIn, patient, key, same_payload(fingerprint), row, scored)
+
+
+def due(patient: User, now: dt.datetime | None = None) -> list[Instrument]:
+    """Return the measures the patient is asked for now, by each measure's rhythm.
+
+    A measure is due when it was never answered, when a milestone dosing session (say, the 2nd) has
+    ended since it was last answered, or when its rhythm's days have passed since then.
+    """
+    now = now or utcnow()
+    answered = {key: checkin.submitted_at for key, checkin in latest(patient).items()}
+    ended = {
+        session.number: session.ends_at
+        for session in TreatmentSession.select().where(
+            TreatmentSession.patient == patient,
+            TreatmentSession.number.is_null(False),
+            TreatmentSession.kind.in_(DOSING_KINDS),
+            TreatmentSession.starts_at <= now,
+        )
+        if session.ends_at <= now
+    }
+    wanted = []
+    for key, spec in INSTRUMENTS.items():
+        last = answered.get(key)
+        milestones = [ended[n] for n in spec.rhythm.after_sessions if n in ended]
+        every = spec.rhythm.every_days
+        if last is None or any(end > last for end in milestones) or (every and now - last >= dt.timedelta(days=every)):
+            wanted.append(spec)
+    return wanted
 
 
 def safety_answer(checkin: CheckIn) -> int | None:

@@ -80,6 +80,14 @@ class Outcomes:
 
 
 @dataclass(frozen=True)
+class Rhythm:
+    """When a measure is asked for: at the start, after these dosing sessions, and every so many days."""
+
+    after_sessions: tuple[int, ...] = ()
+    every_days: int | None = None
+
+
+@dataclass(frozen=True)
 class Score:
     total: float  # a whole number for summed measures
     band: str
@@ -110,6 +118,7 @@ class Instrument:
     safety_item: int | None = None  # the item number whose answer above 0 needs crisis help (CLIN-02)
     safety_label: str = ""  # how the alert names that item
     outcomes: Outcomes | None = None
+    rhythm: Rhythm = Rhythm()
 
     @property
     def max_total(self) -> float:
@@ -214,6 +223,10 @@ def load(path: Path, scales: dict) -> Instrument:
         safety_item=safety.get("item"),
         safety_label=safety.get("label", ""),
         outcomes=Outcomes(**outcomes) if outcomes else None,
+        rhythm=Rhythm(
+            after_sessions=tuple(spec.get("rhythm", {}).get("after_sessions", ())),
+            every_days=spec.get("rhythm", {}).get("every_days"),
+        ),
     )
 
 

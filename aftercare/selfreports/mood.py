@@ -155,6 +155,16 @@ def delete(patient: User, entry: MoodEntry) -> None:
         AuditEvent.record("mood_deleted", actor=patient, patient=patient)
 
 
+def latest(patient: User) -> MoodEntry | None:
+    """Return the patient's most recent mood entry, on any day."""
+    return (
+        MoodEntry.visible()
+        .where(MoodEntry.patient == patient)
+        .order_by(MoodEntry.recorded_at.desc(), MoodEntry.id.desc())
+        .first()
+    )
+
+
 def todays_entries(patient: User, day: dt.date):
     """Return the query for the patient's entries on one of their local days, newest first."""
     return (
