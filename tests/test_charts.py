@@ -402,7 +402,7 @@ def test_a_new_patient_sees_friendly_empty_states(client, patient):
     assert "No mood entries in the last 7 days yet." in html
     assert "Log one from Today.</a>" in html
     assert "No PHQ-9 questionnaires in the last 7 days yet." in html
-    assert "<svg" not in html
+    assert '<svg class="chart"' not in html
     assert 'href="/home"' in html
 
 

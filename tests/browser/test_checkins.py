@@ -20,7 +20,7 @@ def answer_all(page, count, value="0"):
 def test_item_9_shows_crisis_help_next_and_raises_an_alert(phone, seed):
     patient = seed.patient(name="Priya Nair")
     sign_in(phone, patient)
-    phone.get_by_role("link", name="Mood questionnaire (PHQ-9)").click()
+    phone.locator("a.tile", has_text="Mood questionnaire (PHQ-9)").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("PHQ-9")
     check_a11y(phone, "phq9")
     answer_all(phone, 8, "1")

@@ -104,7 +104,7 @@ def add_note(page: Page, note: str, tags=()):
     form = mood_form(page)
     details = form.locator("details.mood-extra")
     if details.get_attribute("open") is None:
-        form.get_by_text("Add a note or tags first").click()
+        form.get_by_text("Add a note or tags").click()
     form.get_by_label("Note").fill(note)
     for tag in tags:
         form.get_by_role("checkbox", name=tag.capitalize()).check()
@@ -290,13 +290,14 @@ def test_sign_out_with_unsent_entries_asks_first_and_keeps_them(phone, seed, liv
         dialog.dismiss()
 
     phone.once("dialog", dismiss)
+    phone.get_by_role("navigation", name="Main").get_by_role("link", name="More").click()
     phone.get_by_role("button", name="Sign out").click()
     deadline = time.monotonic() + 15
     while not dialogs and time.monotonic() < deadline:
         phone.wait_for_timeout(50)
     assert dialogs and dialogs[0].startswith("1 entry is saved only on this device"), dialogs
     assert "next time you sign in on this device" in dialogs[0]
-    expect(phone).to_have_url(re.compile(r"/home$"))  # they said no: still signed in
+    expect(phone).to_have_url(re.compile(r"/more$"))  # they said no: still signed in
     expect(phone.get_by_role("button", name="Sign out")).to_be_visible()
 
     phone.once("dialog", lambda dialog: dialog.accept())

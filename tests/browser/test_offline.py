@@ -44,7 +44,7 @@ def test_patient_offline_sees_offline_page_with_crisis_help(phone, seed):
     expect(phone.get_by_role("button", name="Sign out")).to_have_count(0)
     check_a11y(phone, "offline")
 
-    phone.get_by_role("link", name="Crisis help").click()
+    phone.get_by_role("link", name="Help now").click()
     expect(phone).to_have_url(re.compile(r"/crisis$"))
     expect(phone.get_by_role("heading", level=1)).to_have_text("Help right now")
     expect(phone.locator("main")).to_contain_text("988")

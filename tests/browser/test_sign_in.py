@@ -27,7 +27,10 @@ def test_patient_signs_in_to_today(phone, seed):
     expect(phone.locator("main")).to_contain_text("Dana Reyes")
     check_a11y(phone, "patient-home")
 
-    phone.get_by_role("link", name="My account", exact=True).click()
+    phone.get_by_role("navigation", name="Main").get_by_role("link", name="More").click()
+    expect(phone).to_have_url(re.compile(r"/more$"))
+    check_a11y(phone, "patient-more")
+    phone.get_by_role("link", name=re.compile("^My account")).click()
     expect(phone).to_have_url(re.compile(r"/account$"))
     check_a11y(phone, "account")
 
@@ -122,6 +125,7 @@ def test_sign_out_ends_the_session(phone, seed):
     patient = seed.patient()
     sign_in(phone, patient)
 
+    phone.get_by_role("navigation", name="Main").get_by_role("link", name="More").click()
     phone.get_by_role("button", name="Sign out").click()
 
     expect(phone).to_have_url(re.compile(r"/login$"))
