@@ -32,6 +32,7 @@ from .models import utcnow
 from .models import WebSession
 from .passwords import hash_password
 from .passwords import needs_rehash
+from .passwords import password_problem
 from .passwords import verify_password
 
 ACTIVITY_LIMIT = 50
@@ -39,6 +40,11 @@ ACTIVITY_LIMIT = 50
 
 class AccountError(ValueError):
     """A change that cannot be made; the message is for the person who asked."""
+
+
+def weak_password(password: str, *, email: str = "", name: str = "") -> str | None:
+    """Return why a new password will not do (AUTH-01/02), counting the clinic's own name as a context word."""
+    return password_problem(password, email=email, name=name, clinic=current_app.config["CLINIC_NAME"])
 
 
 # --------------------------------------------------------------------------- guesses (AUTH-03/11)

@@ -66,6 +66,8 @@ def load(app, test_config=None):
 
     app.config.update(
         PRODUCTION=production,
+        # AUTH-07: a reset link lives 30 minutes at most, whatever the environment says.
+        RESET_MINUTES=min(int(app.config["RESET_MINUTES"]), 30),
         BASE_URL=base_url,
         # Flask's own defaults are unsafe for health data (see docs/security.md).
         SESSION_COOKIE_NAME="__Host-aftercare" if production else "aftercare",

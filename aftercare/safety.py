@@ -46,6 +46,25 @@ _DRIVING_RE = re.compile(
 )
 
 
+# Words that turn a mention of driving into the opposite of a prompt: "no driving until tomorrow",
+# "please do not drive", "avoid the car". Looked for just before the driving word, in the same clause.
+_NEGATION_RE = re.compile(
+    r"\b(?:no|not|never|avoid(?:ing)?|without|refrain from|stay away from|don'?t|doesn'?t|shouldn'?t|mustn'?t|"
+    r"can'?t|cannot|won'?t|nor|instead of)\b[^.;!?:]{0,40}$"
+)
+
+
 def suggests_driving(text: str | None) -> bool:
-    """Tell whether text suggests driving, riding or machinery (CLIN-08)."""
-    return bool(text) and _DRIVING_RE.search(normalise(text)) is not None
+    """Tell whether text prompts driving, riding or machinery (CLIN-08).
+
+    "Drive to the pharmacy" does; "no driving or machinery until tomorrow" does not: a reminder on the
+    day of a session may tell the patient not to drive, but must never suggest that they do.
+    """
+    if not text:
+        return False
+    normal = normalise(text)
+    for match in _DRIVING_RE.finditer(normal):
+        clause_start = max(normal.rfind(mark, 0, match.start()) for mark in ".;!?\n") + 1
+        if not _NEGATION_RE.search(normal[clause_start : match.start()]):
+            return True
+    return False

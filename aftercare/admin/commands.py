@@ -7,7 +7,6 @@ from flask.cli import AppGroup
 
 from .. import accounts
 from ..models import AuditEvent
-from ..passwords import password_problem
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
@@ -23,7 +22,7 @@ def create_admin(name, email, password):
     """Create the clinic's first administrator (only while none exists)."""
     if accounts.admin_exists():
         raise click.ClickException("An administrator already exists; add others from the admin pages.")
-    problem = password_problem(password, email=email, name=name)
+    problem = accounts.weak_password(password, email=email, name=name)
     if problem:
         raise click.ClickException(problem)
     try:

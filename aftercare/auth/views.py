@@ -30,7 +30,6 @@ from ..models import PasswordReset
 from ..models import PATIENT
 from ..models import User
 from ..pages import require_button
-from ..passwords import password_problem
 from .forms import ChangePasswordForm
 from .forms import CodeForm
 from .forms import EnrolTotpForm
@@ -178,7 +177,7 @@ def setup():
         abort(404)
     form = SetupAdminForm()
     if form.validate_on_submit():
-        problem = password_problem(form.password.data, email=form.email.data, name=form.name.data)
+        problem = accounts.weak_password(form.password.data, email=form.email.data, name=form.name.data)
         if problem:
             form.password.errors.append(problem)
         else:
@@ -236,7 +235,7 @@ def accept():
     invite = session_invite()
     form = JoinForm()
     if form.validate_on_submit():
-        problem = password_problem(form.password.data, email=invite.email, name=invite.name)
+        problem = accounts.weak_password(form.password.data, email=invite.email, name=invite.name)
         if problem:
             form.password.errors.append(problem)
         elif invite.role == PATIENT and not form.consent.data:
@@ -282,7 +281,7 @@ def reset():
     user = found.user
     form = ResetForm()
     if form.validate_on_submit():
-        problem = password_problem(form.password.data, email=user.email, name=user.name)
+        problem = accounts.weak_password(form.password.data, email=user.email, name=user.name)
         if problem:
             form.password.errors.append(problem)
         else:
@@ -314,7 +313,7 @@ def change_password():
     if form.validate_on_submit():
         if not accounts.check_password(user, form.current.data):
             form.current.errors.append("That is not your current password.")
-        elif problem := password_problem(form.password.data, email=user.email, name=user.name):
+        elif problem := accounts.weak_password(form.password.data, email=user.email, name=user.name):
             form.password.errors.append(problem)
         else:
             ended = accounts.change_password(user, session, form.password.data)

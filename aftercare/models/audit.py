@@ -68,6 +68,7 @@ ACCESS_ACTIONS = {
     "view_panel": "Saw a patient on their panel",
     "view_roster": "Saw a patient on the day roster",
     "calendar_feed": "Calendar feed with a patient's appointments",
+    "view_sessions": "Saw a patient's coming sessions",
     "voice_note_downloaded": "Listened to a shared voice note",
 }
 ADMIN_VISIBLE = {**ACCOUNT_ACTIONS, **ACCESS_ACTIONS}
