@@ -1,0 +1,346 @@
+"""Run aftercare's HTTP benchmarks and the first-visit measurement; print a table.
+
+    python -m bench.run [--duration 10] [--only mood,today,first-visit] [--no-pin] ...
+
+`make bench BENCH_ARGS="..."` runs this. See bench/README.md for what each figure means.
+"""
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import report
+from .baselines import create_schema
+from .client import request
+from .client import sign_in
+from .client import SignedIn
+from .load import Load
+from .load import Run
+from .load import run_wrk
+from .load import wrk_binary
+from .proxy import CountingProxy
+from .servers import REPO
+from .servers import Server
+
+BENCHMARKS = ("mood", "today", "first-visit")
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+DEFAULT_PATIENTS = 40
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {BENCHMARKS}")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of the uncounted warm-up run (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved baseline/app rounds (default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers per server (default 2)")
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pin gunicorn to CPU 0 and wrk to CPU 1 with taskset when there are 2+ CPUs (default: on)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=None,
+        help="patients in the clinic: `flask demo --scale N` when aftercare has it, else bench/prepare.py",
+    )
+    parser.add_argument(
+        "--mood-patients",
+        type=int,
+        default=20,
+        help="signed-in patients the mood posts are spread over, in turn (default 20; see README)",
+    )
+    parser.add_argument("--weeks", type=int, default=4, help="weeks of mood history per patient (default 4)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, server logs)")
+    parser.add_argument(
+        "--enforce-floors", action="store_true", help="exit non-zero when a release floor is not met, too"
+    )
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(args.only) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {BENCHMARKS}")
+    return args
+
+
+def cpus(pin: bool) -> tuple[int | None, int | None]:
+    """Return the cores for (gunicorn, wrk), or (None, None) when not pinning."""
+    if pin and (os.cpu_count() or 1) >= 2:
+        return 0, 1
+    return None, None
+
+
+def app_env(workdir: Path, port: int, secret_key: str) -> dict:
+    """Return the environment aftercare runs with: production mode, the bench database."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),  # this checkout's aftercare and bench come first
+        "AFTERCARE_SECRET_KEY": secret_key,
+        "AFTERCARE_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "AFTERCARE_BASE_URL": f"http://127.0.0.1:{port}",
+        "AFTERCARE_ENV": "production",
+    }
+
+
+def flask(env: dict, *args: str, debug: bool = False) -> str:
+    """Run a `flask --app aftercare` command; return its output or fail with it."""
+    command = [sys.executable, "-m", "flask", "--app", "aftercare", *(["--debug"] if debug else []), *args]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"`flask {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return done.stdout + done.stderr
+
+
+def demo_has_scale(env: dict) -> bool:
+    """Tell whether aftercare's demo command accepts --scale yet."""
+    return "--scale" in flask(env, "demo", "--help", debug=True)
+
+
+def prepare_data(env: dict, scale: int | None, mood_patients: int, weeks: int) -> dict:
+    """Fill the bench database: aftercare's clinic generator when it can, else bench/prepare.py."""
+    patients = DEFAULT_PATIENTS if scale is None else scale
+    note = f"bench/prepare.py: {patients} patients"
+    if scale is not None and demo_has_scale(env):
+        # The generator is development-only; it writes the same database file.
+        flask({**env, "AFTERCARE_ENV": "development"}, "demo", "--scale", str(scale), debug=True)
+        patients, note = 0, f"flask demo --scale {scale}, plus the bench accounts from bench/prepare.py"
+    elif scale is not None:
+        note += f" (aftercare's demo has no --scale yet, so bench/prepare.py made the {scale})"
+    command = [sys.executable, "-m", "bench.prepare", "--patients", str(patients), "--weeks", str(weeks)]
+    command += ["--mood-patients", str(mood_patients)]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/prepare.py failed:\n{done.stdout}{done.stderr}")
+    accounts = json.loads(done.stdout.strip().splitlines()[-1])
+    accounts["note"] = note
+    return accounts
+
+
+class MoodRows:
+    """The client_ids stored for one server's mood posts, to check them against wrk's 201s."""
+
+    def __init__(self, db_path: Path, query: str, params=()):
+        self.db_path = db_path
+        self.query = query
+        self.params = params
+
+    def ids(self) -> list[str]:
+        """Return every stored client_id (read-only; the server keeps writing in WAL mode)."""
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return [row[0] for row in conn.execute(self.query, self.params)]
+        finally:
+            conn.close()
+
+    def settled_ids(self) -> list[str]:
+        """Return the ids once the requests still queued when wrk stopped have been written."""
+        ids = self.ids()
+        for _ in range(50):
+            time.sleep(0.1)
+            again = self.ids()
+            if len(again) == len(ids):
+                return again
+            ids = again
+        return ids
+
+
+def check_rows(run: Run, before: set[str], after: list[str], connections: int) -> list[str]:
+    """Compare the rows a run added with the entries the server acknowledged; return problems."""
+    problems = []
+    added = set(after) - before
+    acked = set(run.acked)
+    if len(after) != len(set(after)):
+        problems.append(f"{run.server}: {len(after) - len(set(after))} duplicate client_id rows")
+    if len(acked) != len(run.acked):
+        problems.append(f"{run.server}: {len(run.acked) - len(acked)} client_ids acknowledged twice")
+    if run.statuses.get(200):
+        problems.append(f"{run.server}: {run.statuses[200]} answers were replays (200), not new entries (201)")
+    lost = acked - added
+    if lost:
+        problems.append(f"{run.server}: {len(lost)} acknowledged entries are not in the database (lost)")
+    # wrk stops with up to one request in flight per connection: the server may still store
+    # those, unacknowledged. More than that would be rows nobody asked for.
+    unacked = len(added - acked)
+    if unacked > connections:
+        problems.append(f"{run.server}: {unacked} rows without an acknowledgement (at most {connections} in flight)")
+    run.rows_added = len(added)
+    return problems
+
+
+def run_checked(server, load, rows: MoodRows | None, args, seconds: float, wrk_cpu, problems: list) -> Run:
+    """Run wrk once; check statuses, socket errors and (for posts) stored rows."""
+    before = set(rows.ids()) if rows else set()
+    run = run_wrk(
+        server, load, seconds=seconds, threads=args.threads, connections=args.connections, cpu=wrk_cpu, workdir=args.tmp
+    )
+    if run.non_2xx:
+        bad = {s: n for s, n in run.statuses.items() if not 200 <= s < 300}
+        problems.append(f"{server.name} {load.path}: {run.non_2xx} non-2xx answers {bad}")
+    if run.socket_errors:
+        problems.append(f"{server.name} {load.path}: socket errors {run.errors}")
+    if rows:
+        problems += check_rows(run, before, rows.settled_ids(), args.connections)
+    return run
+
+
+def bench_pair(name: str, baseline, app, args, wrk_cpu, problems: list) -> dict:
+    """Warm up both servers, then interleave `rounds` runs of baseline and app; return the runs."""
+    print(f"\n{name}: warm-up ({args.warmup:g} s each), then {args.rounds} rounds of {args.duration:g} s", flush=True)
+    for server, load, rows in (baseline, app):
+        run_checked(server, load, rows, args, args.warmup, wrk_cpu, problems)
+    runs = {"baseline": [], "app": []}
+    for round_number in range(1, args.rounds + 1):
+        for key, (server, load, rows) in (("baseline", baseline), ("app", app)):
+            run = run_checked(server, load, rows, args, args.duration, wrk_cpu, problems)
+            runs[key].append(run)
+            print(f"  round {round_number} {report.run_line(run)}", flush=True)
+    return runs
+
+
+def audit_verify(env: dict, problems: list) -> str:
+    """Run `flask audit verify`; note a problem unless it says the chain is intact."""
+    try:
+        output = flask(env, "audit", "verify").strip()
+    except RuntimeError as error:
+        output = str(error).strip()
+    if "intact" not in output:
+        problems.append(f"audit verify: {output}")
+    return output
+
+
+def audit_mood_events(db_path: Path, patient_ids: list[int]) -> int:
+    """Count the mood_logged audit events of some patients."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        marks = ",".join("?" * len(patient_ids))
+        query = f"SELECT COUNT(*) FROM audit_event WHERE action = 'mood_logged' AND patient_id IN ({marks})"
+        return conn.execute(query, patient_ids).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def user_id(db_path: Path, email: str) -> int:
+    """Return an account's id."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return conn.execute('SELECT id FROM "user" WHERE email = ?', (email,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def check_home(app: Server, patient: SignedIn, problems: list) -> int:
+    """Fetch /home once as the patient; note a problem unless it is the signed-in page."""
+    status, _, _, body = request(app.url, "GET", "/home", headers={"Cookie": patient.cookie_header})
+    if status != 200 or b"Today" not in body:
+        problems.append(f"GET /home as the patient answered {status} ({len(body)} bytes), not the Today page")
+    return len(body)
+
+
+def main(argv=None) -> int:
+    """Run the chosen benchmarks; return the exit status."""
+    args = parse_args(argv)
+    wrk_binary()
+    gunicorn_cpu, wrk_cpu = cpus(args.pin)
+    problems: list[str] = []
+    results = {"started": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": report.machine()}
+    with contextlib.ExitStack() as stack:
+        tmp = Path(tempfile.mkdtemp(prefix="aftercare-bench-"))
+        args.tmp = tmp
+        if not args.keep:
+            stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+        else:
+            print(f"keeping {tmp}")
+        results["config"] = report.config(args, gunicorn_cpu, wrk_cpu)
+        print(report.config_line(results["config"]), flush=True)
+
+        def serve(name, target, env, probe="/", **extra):
+            server = Server(name, target, env=env, workdir=tmp, workers=args.workers, cpu=gunicorn_cpu, **extra)
+            stack.callback(server.stop)  # stopped even when something below fails
+            return server.start(probe)
+
+        secret_key = secrets.token_hex(32)
+        app = Server("app", "aftercare:create_app()", env={}, workdir=tmp, workers=args.workers, cpu=gunicorn_cpu)
+        app.env = app_env(tmp, app.port, secret_key)
+        flask(app.env, "db", "migrate")
+        accounts = prepare_data(app.env, args.scale, args.mood_patients, args.weeks)
+        print(f"data: {accounts['note']}; {accounts['patients']} patients, {accounts['mood_entries']} mood entries")
+        results["data"] = accounts | {"today": accounts["today"]["email"], "mood": len(accounts["mood"])}
+        stack.callback(app.stop)
+        app.start("/login")
+        db_path = tmp / "bench.db"
+        base_env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+        if "mood" in args.only:
+            insert_db = tmp / "insert.db"
+            create_schema(str(insert_db))
+            insert = serve("insert", "bench.baselines:insert_app()", base_env | {"BENCH_INSERT_DB": str(insert_db)})
+            patients = [sign_in(app.url, a["email"], a["password"]) for a in accounts["mood"]]
+            ids = [user_id(db_path, p.email) for p in patients]
+            marks = ",".join("?" * len(ids))
+            app_rows = MoodRows(db_path, f"SELECT client_id FROM mood_entry WHERE patient_id IN ({marks})", ids)
+            audit_before = audit_mood_events(db_path, ids)
+            rows_before = len(app_rows.ids())
+            sessions = [(p.cookie_header, p.csrf_token) for p in patients]
+            baseline = (insert, Load("/insert", mode="mood"), MoodRows(insert_db, "SELECT client_id FROM entry"))
+            measured = (app, Load("/api/v1/mood", "mood", sessions=sessions), app_rows)
+            runs = bench_pair(f"mood API ({len(patients)} patients)", baseline, measured, args, wrk_cpu, problems)
+            posted = len(app_rows.ids()) - rows_before
+            audited = audit_mood_events(db_path, ids) - audit_before
+            if audited != posted:
+                problems.append(f"{posted} mood entries were stored but {audited} mood_logged audit events written")
+            verify = audit_verify(app.env, problems)
+            print(f"  stored {posted} entries, {audited} audit events; {verify}")
+            results["mood"] = report.pair("mood", runs) | {"stored": posted, "audited": audited, "audit_verify": verify}
+
+        if "today" in args.only:
+            bare = serve("bare", "bench.baselines:bare_app()", base_env)
+            patient = sign_in(app.url, accounts["today"]["email"], accounts["today"]["password"])
+            page_bytes = check_home(app, patient, problems)
+            baseline = (bare, Load("/"), None)
+            measured = (app, Load("/home", cookie=patient.cookie_header), None)
+            runs = bench_pair(f"Today page ({page_bytes:,} bytes of HTML)", baseline, measured, args, wrk_cpu, problems)
+            results["today"] = report.pair("today", runs) | {"html_bytes": page_bytes}
+
+        if "first-visit" in args.only:
+            from .browser import measure_visits  # Playwright loads only when needed
+
+            # A server of its own, with an access log (the list of what really reached the network),
+            # behind a relay that counts every byte it sends to the browser.
+            access_log = tmp / "browser-access.log"
+            browser_app = Server("browser", "aftercare:create_app()", env={}, workdir=tmp, log=access_log)
+            proxy = CountingProxy(browser_app.port)
+            stack.callback(proxy.close)
+            browser_app.env = app_env(tmp, proxy.port, secret_key)
+            stack.callback(browser_app.stop)
+            browser_app.start("/login")
+            print("\nfirst visit: headless Chromium, phone viewport, fresh context", flush=True)
+            results["first_visit"] = measure_visits(proxy.url, proxy, access_log, accounts["today"], problems)
+
+    results["problems"] = problems
+    results["goals"] = report.goals(results)
+    print()
+    print(report.table(results))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\nresults: {args.json}")
+    return report.exit_status(results, enforce_floors=args.enforce_floors)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
