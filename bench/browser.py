@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import sync_playwright
 
 from .proxy import CountingProxy
+from .report import plural
 from .servers import REPO
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -206,7 +207,7 @@ def measure_visits(base_url: str, proxy: CountingProxy, access_log: Path, accoun
     for name, data in (("first", first), ("repeat", repeat)):
         if data["failed"]:
             problems.append(f"{name} visit: failed requests {data['failed']}")
-        print(f"  {name} visit: {data['bytes']:,} bytes from the server in {data['requests']} requests", flush=True)
+        print(f"  {name} visit: {data['bytes']:,} bytes from the server, {plural(data['requests'], 'request')}")
         for entry in data["by_url"]:
             print(f"    {entry['bytes']:>8,}  {entry['by']:6}  {entry['url']}")
         unattributed = data["bytes"] - data["attributed_bytes"]

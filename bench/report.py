@@ -84,6 +84,7 @@ def run_line(run: Run) -> str:
     return (
         f"{run.server:7} {run.rps:8.1f} req/s  p50 {run.p50_ms:6.2f}  p95 {run.p95_ms:6.2f}  p99 {run.p99_ms:6.2f} ms"
         f"  CPU {run.cpu_ms_per_request:.3f} ms/req  statuses {run.statuses}"
+        f"{f'  stored {run.rows_added}' if run.rows_added is not None else ''}"
         f"  (others {run.background_cpus:.2f} CPUs)"
     )
 
@@ -113,6 +114,10 @@ def pair(name: str, runs: dict[str, list[Run]]) -> dict:
     summary["ratios"] = [round(r, 3) for r in ratios]
     summary["ratio"] = round(statistics.median(ratios), 3) if ratios else None
     return summary
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def verdict(ok: bool | None) -> str:
@@ -164,7 +169,7 @@ def goals(results: dict) -> list[dict]:
             {
                 "benchmark": "repeat visit",
                 "goal": "only the HTML",
-                "measured": f"{len(visits['repeat']['network'])} requests, {len(extra)} beyond the goal",
+                "measured": f"{plural(len(visits['repeat']['network']), 'request')}, {len(extra)} beyond the goal",
                 "pass": not extra,
                 "floor": None,
                 "floor_pass": None,
@@ -194,9 +199,8 @@ def table(results: dict) -> str:
     visits = results.get("first_visit")
     if visits:
         first = visits["first"]
-        lines.append(
-            f"{'first visit /home':28} {first['bytes'] / KB:8.1f} KB on the wire, {first['requests']} requests"
-        )
+        on_wire = f"{first['bytes'] / KB:8.1f} KB on the wire, {plural(first['requests'], 'request')}"
+        lines.append(f"{'first visit /home':28} {on_wire}")
         network = ", ".join(visits["repeat"]["network"]) or "nothing"
         lines.append(f"{'repeat visit /home':28} to the network: {network}")
     lines.append("")
