@@ -11,6 +11,7 @@ Three independent records are kept for each visit:
 - the server's access log: the list of requests that really reached the network.
 """
 
+import gzip
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import sync_playwright
 
+from . import client
 from .proxy import CountingProxy
 from .report import plural
 from .servers import REPO
@@ -37,6 +39,7 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 TIMEOUT_MS = 15_000
+TEXT_TYPES = ("text/", "javascript", "json", "svg", "manifest")
 QUIET_SECONDS = 1.0  # the access log must stay still this long before a visit counts as over
 
 WAIT_FOR_WORKER = """async (timeout) => {
@@ -176,7 +179,28 @@ def classify_repeat(served: list[str]) -> tuple[list[str], list[str]]:
     return network, unexpected
 
 
-def measure_visits(base_url: str, proxy: CountingProxy, access_log: Path, account: dict, problems: list) -> dict:
+def gzip_estimate(server_url: str, served: list[str], cookie: str) -> int:
+    """Estimate a visit's bytes had a reverse proxy gzipped the text responses (level 6).
+
+    Fetches each request the server logged again, straight from the server (not counted).
+    """
+    total = 0
+    for line in served:
+        method, target, status = line.split(" ")
+        _, headers, _, body = client.request(server_url, method, target, headers={"Cookie": cookie})
+        head = len("HTTP/1.1 200 OK\r\n\r\n") + sum(len(k) + len(v) + 4 for k, v in headers.items())
+        if status == "304":
+            body = b""
+        elif any(kind in headers.get("Content-Type", "") for kind in TEXT_TYPES):
+            head += len("Content-Encoding: gzip\r\n")
+            body = gzip.compress(body, compresslevel=6)
+        total += head + len(body)
+    return total
+
+
+def measure_visits(
+    base_url: str, server_url: str, proxy: CountingProxy, access_log: Path, account: dict, problems: list
+) -> dict:
     """Measure the first visit to /home (service worker install included) and a repeat visit."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -204,6 +228,8 @@ def measure_visits(base_url: str, proxy: CountingProxy, access_log: Path, accoun
         finally:
             browser.close()
     repeat["network"], repeat["unexpected"] = classify_repeat(repeat["served"])
+    session = next(f"{c['name']}={c['value']}" for c in cookies if c["name"] == client.COOKIE_NAME)
+    first["gzip_estimate_bytes"] = gzip_estimate(server_url, first["served"], session)
     for name, data in (("first", first), ("repeat", repeat)):
         if data["failed"]:
             problems.append(f"{name} visit: failed requests {data['failed']}")
@@ -213,5 +239,6 @@ def measure_visits(base_url: str, proxy: CountingProxy, access_log: Path, accoun
         unattributed = data["bytes"] - data["attributed_bytes"]
         if unattributed:
             print(f"    {unattributed:>8,}  not in the browser's records (relay count minus the above)")
+    print(f"  first visit with text gzipped by a reverse proxy (estimate): {first['gzip_estimate_bytes']:,} bytes")
     print(f"  repeat visit, to the network: {', '.join(repeat['network']) or 'nothing'}")
     return {"first": first, "repeat": repeat, "sign_in_then_home_bytes": sign_in_bytes}

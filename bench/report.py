@@ -221,7 +221,14 @@ def table(results: dict) -> str:
     if results["problems"]:
         lines += ["", "CORRECTNESS PROBLEMS (the run fails):", *(f"  - {p}" for p in results["problems"])]
     else:
-        lines += ["", "correctness: every answer 2xx; stored rows match acknowledged requests; audit chain intact"]
+        checks = []
+        if "mood" in results or "today" in results:
+            checks.append("every answer 2xx")
+        if "mood" in results:
+            checks.append("stored rows match acknowledged requests; audit chain intact")
+        if "first_visit" in results:
+            checks.append("the first visit reached the Today page and the worker activated")
+        lines += ["", f"correctness: {'; '.join(checks)}"]
     return "\n".join(lines)
 
 

@@ -332,7 +332,9 @@ def main(argv=None) -> int:
             stack.callback(browser_app.stop)
             browser_app.start("/login")
             print("\nfirst visit: headless Chromium, phone viewport, fresh context", flush=True)
-            results["first_visit"] = measure_visits(proxy.url, proxy, access_log, accounts["today"], problems)
+            results["first_visit"] = measure_visits(
+                proxy.url, browser_app.url, proxy, access_log, accounts["today"], problems
+            )
 
     results["problems"] = problems
     results["goals"] = report.goals(results)
