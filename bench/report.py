@@ -61,6 +61,7 @@ def config(args, gunicorn_cpu, wrk_cpu) -> dict:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "rounds": args.rounds,
+        "retries": args.retries,
         "wrk": f"-t{args.threads} -c{args.connections}",
         "gunicorn": f"sync, --workers {args.workers}",
         "pinned": gunicorn_cpu is not None,
@@ -111,6 +112,7 @@ def pair(name: str, runs: dict[str, list[Run]]) -> dict:
             "median": medians(runs[key]),
             "runs": [r.summary() for r in runs[key]],
         }
+    summary["discarded"] = [r.summary() for r in runs.get("discarded", [])]
     summary["ratios"] = [round(r, 3) for r in ratios]
     summary["ratio"] = round(statistics.median(ratios), 3) if ratios else None
     return summary
