@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS entry (
 
 
 class Entry(Model):
+    """One row of the insert baseline."""
+
     client_id = CharField(max_length=36, unique=True)
     score = IntegerField()
     created_at = DateTimeField()
@@ -66,6 +68,7 @@ def bare_app() -> Flask:
 
     @app.get("/")
     def hello():
+        """Answer with a short text."""
         return "hello\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     return app
@@ -87,6 +90,7 @@ def insert_app() -> Flask:
 
     @app.post("/insert")
     def insert():
+        """Store one row durably; answer with its client_id."""
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
             abort(400)

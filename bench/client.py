@@ -26,6 +26,7 @@ class SignedIn:
 
     @property
     def cookie_header(self) -> str:
+        """Return the Cookie header that carries this session."""
         return f"{COOKIE_NAME}={self.cookie}"
 
 

@@ -50,18 +50,22 @@ class Run:
 
     @property
     def rps(self) -> float:
+        """Return completed requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
 
     @property
     def cpu_ms_per_request(self) -> float:
+        """Return the server's CPU milliseconds per completed request."""
         return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
 
     @property
     def non_2xx(self) -> int:
+        """Return how many answers were not 2xx."""
         return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
     @property
     def socket_errors(self) -> int:
+        """Return wrk's connect, read, write and timeout errors."""
         # wrk counts non-2xx/3xx answers under "status" too; we count those ourselves.
         return sum(n for kind, n in self.errors.items() if kind != "status")
 

@@ -50,6 +50,7 @@ TAGS = ("", "", "sleep", "energy", "anxiety,sleep")
 
 
 def email(login: str) -> str:
+    """Return a benchmark account's email address."""
     return f"{login}@{DOMAIN}"
 
 

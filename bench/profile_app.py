@@ -40,6 +40,7 @@ AREAS = (
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Read the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.profile_app", description=__doc__.split("\n\n")[0])
     parser.add_argument("route", choices=("home", "mood"))
     parser.add_argument("--requests", type=int, default=500, help="profiled requests (default 500)")
@@ -71,6 +72,7 @@ def signed_in_client(app, account: dict):
 
 
 def area_of(key: tuple) -> str:
+    """Return the area a profiled function belongs to."""
     where = f"{key[0]}:{key[2]}"
     return next((label for label, test in AREAS if test(where)), "other (standard library, argon2, json...)")
 
@@ -92,6 +94,7 @@ def summarise(stats: pstats.Stats) -> list[tuple[str, float]]:
 
 
 def main(argv=None) -> None:
+    """Profile the route and print the summary."""
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="aftercare-profile-") as workdir:
         accounts = make_database(Path(workdir))

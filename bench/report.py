@@ -119,10 +119,12 @@ def pair(name: str, runs: dict[str, list[Run]]) -> dict:
 
 
 def plural(count: int, noun: str) -> str:
+    """Return "1 request", "2 requests"."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def verdict(ok: bool | None) -> str:
+    """Return PASS, FAIL, or - when there is nothing to judge."""
     return "-" if ok is None else "PASS" if ok else "FAIL"
 
 

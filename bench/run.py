@@ -87,6 +87,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--enforce-floors", action="store_true", help="exit non-zero when a release floor is not met, too"
     )
     args = parser.parse_args(argv)
+    if args.mood_patients < 1 or args.rounds < 1:
+        parser.error("--mood-patients and --rounds must be at least 1")
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(BENCHMARKS))
     if unknown:
@@ -291,6 +293,95 @@ def check_home(app: Server, patient: SignedIn, problems: list) -> int:
     return len(body)
 
 
+class Context:
+    """What the benchmarks share: options, the temporary directory, the app and its data."""
+
+    def __init__(self, args, stack: contextlib.ExitStack, gunicorn_cpu, wrk_cpu):
+        self.args = args
+        self.stack = stack
+        self.gunicorn_cpu = gunicorn_cpu
+        self.wrk_cpu = wrk_cpu
+        self.problems: list[str] = []
+        self.tmp = args.tmp
+        self.db_path = self.tmp / "bench.db"
+        self.secret_key = secrets.token_hex(32)
+        self.base_env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.app = Server("app", "aftercare:create_app()", env={}, workdir=self.tmp, **self.server_options())
+        self.app.env = app_env(self.tmp, self.app.port, self.secret_key)
+        self.accounts: dict = {}
+
+    def server_options(self) -> dict:
+        """Return the gunicorn options every measured server shares."""
+        return {"workers": self.args.workers, "cpu": self.gunicorn_cpu}
+
+    def serve(self, name: str, target: str, env: dict, probe: str = "/") -> Server:
+        """Start a server that is stopped when the run ends, however it ends."""
+        server = Server(name, target, env=env, workdir=self.tmp, **self.server_options())
+        self.stack.callback(server.stop)
+        return server.start(probe)
+
+    def start_app(self) -> None:
+        """Migrate and fill the bench database, then start aftercare on it."""
+        flask(self.app.env, "db", "migrate")
+        self.accounts = prepare_data(self.app.env, self.args.scale, self.args.mood_patients, self.args.weeks)
+        self.stack.callback(self.app.stop)
+        self.app.start("/login")
+
+
+def bench_mood(ctx: Context) -> dict:
+    """Mood API against the insert server; then check stored rows, audit events and the chain."""
+    args, app, problems = ctx.args, ctx.app, ctx.problems
+    insert_db = ctx.tmp / "insert.db"
+    create_schema(str(insert_db))
+    insert = ctx.serve("insert", "bench.baselines:insert_app()", ctx.base_env | {"BENCH_INSERT_DB": str(insert_db)})
+    patients = [sign_in(app.url, a["email"], a["password"]) for a in ctx.accounts["mood"]]
+    ids = [user_id(ctx.db_path, p.email) for p in patients]
+    marks = ",".join("?" * len(ids))
+    app_rows = MoodRows(ctx.db_path, f"SELECT client_id FROM mood_entry WHERE patient_id IN ({marks})", ids)
+    audit_before = audit_mood_events(ctx.db_path, ids)
+    rows_before = len(app_rows.ids())
+    sessions = [(p.cookie_header, p.csrf_token) for p in patients]
+    baseline = (insert, Load("/insert", mode="mood"), MoodRows(insert_db, "SELECT client_id FROM entry"))
+    measured = (app, Load("/api/v1/mood", "mood", sessions=sessions), app_rows)
+    runs = bench_pair(f"mood API ({len(patients)} patients)", baseline, measured, args, ctx.wrk_cpu, problems)
+    posted = len(app_rows.ids()) - rows_before
+    audited = audit_mood_events(ctx.db_path, ids) - audit_before
+    if audited != posted:
+        problems.append(f"{posted} mood entries were stored but {audited} mood_logged audit events written")
+    verify = audit_verify(app.env, problems)
+    print(f"  stored {posted} entries, {audited} audit events; {verify}")
+    return report.pair("mood", runs) | {"stored": posted, "audited": audited, "audit_verify": verify}
+
+
+def bench_today(ctx: Context) -> dict:
+    """Today page against the bare server."""
+    bare = ctx.serve("bare", "bench.baselines:bare_app()", ctx.base_env)
+    account = ctx.accounts["today"]
+    patient = sign_in(ctx.app.url, account["email"], account["password"])
+    page_bytes = check_home(ctx.app, patient, ctx.problems)
+    baseline = (bare, Load("/"), None)
+    measured = (ctx.app, Load("/home", cookie=patient.cookie_header), None)
+    name = f"Today page ({page_bytes:,} bytes of HTML)"
+    runs = bench_pair(name, baseline, measured, ctx.args, ctx.wrk_cpu, ctx.problems)
+    return report.pair("today", runs) | {"html_bytes": page_bytes}
+
+
+def bench_first_visit(ctx: Context) -> dict:
+    """First and repeat visit to /home in Chromium, on a server of its own."""
+    from .browser import measure_visits  # Playwright loads only when needed
+
+    # An access log lists what really reached the network; a relay counts every byte sent.
+    access_log = ctx.tmp / "browser-access.log"
+    server = Server("browser", "aftercare:create_app()", env={}, workdir=ctx.tmp, log=access_log)
+    proxy = CountingProxy(server.port)
+    ctx.stack.callback(proxy.close)
+    server.env = app_env(ctx.tmp, proxy.port, ctx.secret_key)
+    ctx.stack.callback(server.stop)
+    server.start("/login")
+    print("\nfirst visit: headless Chromium, phone viewport, fresh context", flush=True)
+    return measure_visits(proxy.url, server.url, proxy, access_log, ctx.accounts["today"], ctx.problems)
+
+
 def main(argv=None) -> int:
     """Run the chosen benchmarks; return the exit status."""
     args = parse_args(argv)
@@ -298,84 +389,27 @@ def main(argv=None) -> int:
     gunicorn_cpu, wrk_cpu = cpus(args.pin)
     if args.wait_quiet:
         wait_for_quiet(args.wait_quiet)
-    problems: list[str] = []
     results = {"started": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": report.machine()}
     with contextlib.ExitStack() as stack:
-        tmp = Path(tempfile.mkdtemp(prefix="aftercare-bench-"))
-        args.tmp = tmp
-        if not args.keep:
-            stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+        args.tmp = Path(tempfile.mkdtemp(prefix="aftercare-bench-"))
+        if args.keep:
+            print(f"keeping {args.tmp}")
         else:
-            print(f"keeping {tmp}")
+            stack.callback(shutil.rmtree, args.tmp, ignore_errors=True)
         results["config"] = report.config(args, gunicorn_cpu, wrk_cpu)
         print(report.config_line(results["config"]), flush=True)
-
-        def serve(name, target, env, probe="/", **extra):
-            server = Server(name, target, env=env, workdir=tmp, workers=args.workers, cpu=gunicorn_cpu, **extra)
-            stack.callback(server.stop)  # stopped even when something below fails
-            return server.start(probe)
-
-        secret_key = secrets.token_hex(32)
-        app = Server("app", "aftercare:create_app()", env={}, workdir=tmp, workers=args.workers, cpu=gunicorn_cpu)
-        app.env = app_env(tmp, app.port, secret_key)
-        flask(app.env, "db", "migrate")
-        accounts = prepare_data(app.env, args.scale, args.mood_patients, args.weeks)
+        ctx = Context(args, stack, gunicorn_cpu, wrk_cpu)
+        ctx.start_app()
+        accounts = ctx.accounts
         print(f"data: {accounts['note']}; {accounts['patients']} patients, {accounts['mood_entries']} mood entries")
         results["data"] = accounts | {"today": accounts["today"]["email"], "mood": len(accounts["mood"])}
-        stack.callback(app.stop)
-        app.start("/login")
-        db_path = tmp / "bench.db"
-        base_env = {**os.environ, "PYTHONPATH": str(REPO)}
-
         if "mood" in args.only:
-            insert_db = tmp / "insert.db"
-            create_schema(str(insert_db))
-            insert = serve("insert", "bench.baselines:insert_app()", base_env | {"BENCH_INSERT_DB": str(insert_db)})
-            patients = [sign_in(app.url, a["email"], a["password"]) for a in accounts["mood"]]
-            ids = [user_id(db_path, p.email) for p in patients]
-            marks = ",".join("?" * len(ids))
-            app_rows = MoodRows(db_path, f"SELECT client_id FROM mood_entry WHERE patient_id IN ({marks})", ids)
-            audit_before = audit_mood_events(db_path, ids)
-            rows_before = len(app_rows.ids())
-            sessions = [(p.cookie_header, p.csrf_token) for p in patients]
-            baseline = (insert, Load("/insert", mode="mood"), MoodRows(insert_db, "SELECT client_id FROM entry"))
-            measured = (app, Load("/api/v1/mood", "mood", sessions=sessions), app_rows)
-            runs = bench_pair(f"mood API ({len(patients)} patients)", baseline, measured, args, wrk_cpu, problems)
-            posted = len(app_rows.ids()) - rows_before
-            audited = audit_mood_events(db_path, ids) - audit_before
-            if audited != posted:
-                problems.append(f"{posted} mood entries were stored but {audited} mood_logged audit events written")
-            verify = audit_verify(app.env, problems)
-            print(f"  stored {posted} entries, {audited} audit events; {verify}")
-            results["mood"] = report.pair("mood", runs) | {"stored": posted, "audited": audited, "audit_verify": verify}
-
+            results["mood"] = bench_mood(ctx)
         if "today" in args.only:
-            bare = serve("bare", "bench.baselines:bare_app()", base_env)
-            patient = sign_in(app.url, accounts["today"]["email"], accounts["today"]["password"])
-            page_bytes = check_home(app, patient, problems)
-            baseline = (bare, Load("/"), None)
-            measured = (app, Load("/home", cookie=patient.cookie_header), None)
-            runs = bench_pair(f"Today page ({page_bytes:,} bytes of HTML)", baseline, measured, args, wrk_cpu, problems)
-            results["today"] = report.pair("today", runs) | {"html_bytes": page_bytes}
-
+            results["today"] = bench_today(ctx)
         if "first-visit" in args.only:
-            from .browser import measure_visits  # Playwright loads only when needed
-
-            # A server of its own, with an access log (the list of what really reached the network),
-            # behind a relay that counts every byte it sends to the browser.
-            access_log = tmp / "browser-access.log"
-            browser_app = Server("browser", "aftercare:create_app()", env={}, workdir=tmp, log=access_log)
-            proxy = CountingProxy(browser_app.port)
-            stack.callback(proxy.close)
-            browser_app.env = app_env(tmp, proxy.port, secret_key)
-            stack.callback(browser_app.stop)
-            browser_app.start("/login")
-            print("\nfirst visit: headless Chromium, phone viewport, fresh context", flush=True)
-            results["first_visit"] = measure_visits(
-                proxy.url, browser_app.url, proxy, access_log, accounts["today"], problems
-            )
-
-    results["problems"] = problems
+            results["first_visit"] = bench_first_visit(ctx)
+    results["problems"] = ctx.problems
     results["goals"] = report.goals(results)
     print()
     print(report.table(results))
