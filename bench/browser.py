@@ -71,6 +71,7 @@ class Meter:
         context.on("requestfailed", self.failed)
 
     def finished(self, request) -> None:
+        """Record a finished request and its bytes on the wire."""
         response = request.response()
         sizes = request.sizes()
         # headers + body = CDP's encodedDataLength; 0 when answered by a cache or the worker.
@@ -86,19 +87,23 @@ class Meter:
         )
 
     def failed(self, request) -> None:
+        """Record a failed request."""
         self.entries.append({"url": path_of(request.url), "by": "failed", "error": request.failure, "bytes": 0})
 
     def take(self) -> list[dict]:
+        """Return the requests recorded since the last call, and start afresh."""
         entries, self.entries = self.entries, []
         return entries
 
 
 def path_of(url: str) -> str:
+    """Return a URL's path and query."""
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def log_size(access_log: Path) -> int:
+    """Return the access log's size in bytes (0 before its first line)."""
     return access_log.stat().st_size if access_log.exists() else 0
 
 
@@ -214,6 +219,7 @@ def measure_visits(
             state = {}
 
             def first_visit():
+                """Open /home and wait for the service worker to activate."""
                 page.goto(base_url + "/home", wait_until="load")
                 state["worker"] = page.evaluate(WAIT_FOR_WORKER, TIMEOUT_MS)
 

@@ -329,7 +329,7 @@ class Context:
 
 
 def bench_mood(ctx: Context) -> dict:
-    """Mood API against the insert server; then check stored rows, audit events and the chain."""
+    """Benchmark the mood API against the insert server; check stored rows, audit events, the chain."""
     args, app, problems = ctx.args, ctx.app, ctx.problems
     insert_db = ctx.tmp / "insert.db"
     create_schema(str(insert_db))
@@ -354,7 +354,7 @@ def bench_mood(ctx: Context) -> dict:
 
 
 def bench_today(ctx: Context) -> dict:
-    """Today page against the bare server."""
+    """Benchmark the Today page against the bare server."""
     bare = ctx.serve("bare", "bench.baselines:bare_app()", ctx.base_env)
     account = ctx.accounts["today"]
     patient = sign_in(ctx.app.url, account["email"], account["password"])
@@ -367,7 +367,7 @@ def bench_today(ctx: Context) -> dict:
 
 
 def bench_first_visit(ctx: Context) -> dict:
-    """First and repeat visit to /home in Chromium, on a server of its own."""
+    """Measure the first and repeat visit to /home in Chromium, on a server of its own."""
     from .browser import measure_visits  # Playwright loads only when needed
 
     # An access log lists what really reached the network; a relay counts every byte sent.
