@@ -4,9 +4,11 @@
 #   make test    install the test extras, make sure Chromium is there, run pytest
 #   make demo    migrate and load the demo clinic
 #   make lint    ruff check + ruff format --check
+#   make bench   HTTP benchmarks (wrk, gunicorn) and the first visit in Chromium (bench/README.md)
 #   make clean   remove .venv, build files, caches and test artifacts (keeps instance/)
 #
-# Variables: PYTHON (default python3), PYTEST_ARGS (passed to pytest),
+# Variables: PYTHON (default python3), PYTEST_ARGS (passed to pytest), BENCH_ARGS (passed to
+# python -m bench.run, e.g. BENCH_ARGS="--duration 5 --only mood"),
 # HOST / PORT for `make run`. AFTERCARE_* environment variables are honoured
 # as usual (e.g. AFTERCARE_DATABASE_URL, AFTERCARE_TEST_DATABASE_URL).
 
@@ -21,6 +23,7 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 VENV_CFG := $(VENV)/pyvenv.cfg
 RUN_STAMP := $(VENV)/.aftercare-installed
@@ -31,7 +34,7 @@ FLASK := AFTERCARE_ENV=development $(VENV)/bin/flask --app aftercare --debug
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test demo lint migrate chromium clean install install-test
+.PHONY: help run test demo lint bench migrate chromium wrk clean install install-test
 
 help:
 	@echo "aftercare — make targets:"
@@ -39,6 +42,7 @@ help:
 	@echo "  make test    install test extras, check Chromium, run pytest (PYTEST_ARGS=...)"
 	@echo "  make demo    migrate and load a demo clinic"
 	@echo "  make lint    ruff check and ruff format --check"
+	@echo "  make bench   HTTP benchmarks and the first visit, printed as a table (BENCH_ARGS=...)"
 	@echo "  make clean   remove .venv, caches and test artifacts (keeps instance/)"
 
 # --- virtual environment ----------------------------------------------------
@@ -117,8 +121,21 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# --- benchmarks -----------------------------------------------------------------
+
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "error: the benchmarks need wrk, and 'wrk' is not on PATH." >&2; \
+		echo "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y wrk" >&2; \
+		exit 1; \
+	fi
+
+# A few minutes; speed is measured here, never asserted in tests. Figures: bench/README.md.
+bench: $(TEST_STAMP) chromium wrk
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
 # --- housekeeping -----------------------------------------------------------------
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts test-results
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts test-results bench/results
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

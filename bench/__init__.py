@@ -1,0 +1,1 @@
+"""HTTP and first-visit benchmarks for aftercare (run with `make bench`; see bench/README.md)."""
