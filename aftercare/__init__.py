@@ -15,6 +15,7 @@ from . import localtime
 from . import logs
 from .extensions import csrf
 from .extensions import login_manager
+from .push import vapid
 from .websessions import ServerSessionInterface
 
 
@@ -40,6 +41,9 @@ def create_app(test_config=None):
     logs.init_app(app)
     localtime.init_app(app)
     register_commands(app)
+    problem = vapid.problem(app.config)
+    if problem and not app.testing:
+        app.logger.warning("%s", problem)
     return app
 
 
@@ -65,7 +69,9 @@ def register_blueprints(app):
     from .patient.views import bp as patient_bp
     from .playlists.views import bp as playlists_bp
     from .practices.views import bp as practices_bp
+    from .push.views import bp as push_bp
     from .pwa.views import bp as pwa_bp
+    from .reminders.views import bp as reminders_bp
     from .selfreports.views import bp as selfreports_bp
 
     app.register_blueprint(pwa_bp)
@@ -80,6 +86,8 @@ def register_blueprints(app):
     app.register_blueprint(practices_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(journal_bp)
+    app.register_blueprint(push_bp)
+    app.register_blueprint(reminders_bp)
 
 
 def register_commands(app):
@@ -87,8 +95,12 @@ def register_commands(app):
     from .admin.commands import users_cli
     from .demo import demo_command
     from .mydata.commands import retention_cli
+    from .push.commands import vapid_cli
+    from .reminders.commands import reminders_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(retention_cli)
+    app.cli.add_command(vapid_cli)
+    app.cli.add_command(reminders_cli)

@@ -34,6 +34,8 @@ from .passwords import hash_password
 from .passwords import needs_rehash
 from .passwords import password_problem
 from .passwords import verify_password
+from .push import devices
+from .reminders import planner
 
 ACTIVITY_LIMIT = 50
 
@@ -108,7 +110,10 @@ def sign_in(session, user: User, remember_device: bool = False) -> None:
     AuditEvent.record("sign_in", actor=user, subject=user)
 
 
-def sign_out(session, user: User) -> None:
+def sign_out(session, user: User, *, stop_reminders_to: str | None = None) -> None:
+    """Sign out on this device; with the endpoint of this browser's push subscription, it stops getting reminders."""
+    if stop_reminders_to:
+        devices.forget(user, stop_reminders_to)
     AuditEvent.record("sign_out", actor=user, subject=user)
     logout_user()
     websessions.end(session)
@@ -201,6 +206,7 @@ def join(invite: Invite, *, password: str, timezone: str, quiet_start: str, quie
             )
             if invite.role == PATIENT:
                 CareRelationship.create(patient=user, clinician=invite.invited_by)
+                planner.plan(user)  # the first questionnaires
             AuditEvent.record(
                 "account_created",
                 actor=user,
@@ -279,6 +285,7 @@ def deactivate(user: User, *, by: User) -> None:
             raise AccountError("The clinic needs at least one active administrator.")
         User.update(active=False).where(User.id == user.id).execute()
         websessions.revoke_others(user)  # SESS-05: every session of a disabled account ends
+        planner.cancel_all(user)
         AuditEvent.record("account_deactivated", actor=by, subject=user, detail=f"user {user.id}")
 
 
@@ -289,6 +296,7 @@ def reactivate(user: User, *, by: User) -> None:
         )
     with db.atomic():
         User.update(active=True).where(User.id == user.id).execute()
+        planner.plan(User.get_by_id(user.id))
         AuditEvent.record("account_reactivated", actor=by, subject=user, detail=f"user {user.id}")
 
 
@@ -315,11 +323,16 @@ def add_to_care_team(patient: User, colleague: User, *, by: User) -> None:
         )
 
 
-def update_time_settings(user: User, *, timezone: str, quiet_start: str, quiet_end: str) -> None:
-    """Change the patient's zone and quiet hours, which everything local is worked out in."""
+def update_time_settings(
+    user: User, *, timezone: str, quiet_start: str, quiet_end: str, mood_nudge_at: str | None = None
+) -> None:
+    """Change the patient's zone, quiet hours and daily nudge; their reminders are re-planned in the same transaction."""
     with db.atomic():
-        User.update(timezone=timezone, quiet_start=quiet_start, quiet_end=quiet_end).where(User.id == user.id).execute()
+        User.update(
+            timezone=timezone, quiet_start=quiet_start, quiet_end=quiet_end, mood_nudge_at=mood_nudge_at or None
+        ).where(User.id == user.id).execute()
         AuditEvent.record("time_settings_changed", actor=user, patient=user, subject=user)
+        planner.plan(User.get_by_id(user.id))
 
 
 # --------------------------------------------------------------------------- what the owner is told (AUTH-10)

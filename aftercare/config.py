@@ -9,6 +9,8 @@ and the debugger, which must never run on a clinic's server anyway.
 import os
 from urllib.parse import urlsplit
 
+from .push import vapid
+
 DEVELOPMENT = "development"
 DEV_SECRET_KEY = "dev"
 
@@ -26,9 +28,13 @@ DEFAULTS = {
     "VOICE_DIR": "",
     # Shown by the crisis page until an admin sets the clinic's own text.
     "CRISIS_COUNTRY": "US",
+    # Web push (reminders): the key pair from `flask --app aftercare vapid generate`, and a
+    # mailto: or https subject push services can reach the clinic at. The public key is worked
+    # out from the private one when left empty.
     "VAPID_PRIVATE_KEY": "",
     "VAPID_PUBLIC_KEY": "",
     "VAPID_SUBJECT": "",
+    # Push services besides the known ones (host or host:port; a loopback host listed here may use http).
     "PUSH_ALLOWED_HOSTS": "",
     # Staff sessions: SESS-02.
     "STAFF_IDLE_MINUTES": 15,
@@ -55,6 +61,10 @@ def load(app, test_config=None):
             app.config[key] = int(value) if key in INT_KEYS else value
     if test_config is not None:
         app.config.from_mapping(test_config)
+    elif not any(os.environ.get(f"AFTERCARE_{key}") for key in vapid.SETTINGS):
+        # `flask --app aftercare vapid generate` writes the keys here. All or nothing: once the
+        # environment sets any of them, the file is not read, so a key pair is never half from each.
+        app.config.update(vapid.load_file(app.instance_path))
 
     # Tests configure themselves (TESTING); everyone else is in production unless they say otherwise.
     production = not (app.config["ENV"] == DEVELOPMENT or app.testing)

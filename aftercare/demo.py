@@ -31,6 +31,8 @@ from .models import NO_SHOW
 from .models import PATIENT
 from .models import payload_hash
 from .models import Playlist
+from .models import Reminder
+from .models import REMINDER_PLANNED
 from .models import SafetyAlert
 from .models import SCHEDULED
 from .models import TreatmentSession
@@ -38,11 +40,14 @@ from .models import User
 from .models import utcnow
 from .passwords import hash_password
 from .playlists.demo import seed_demo_playlists
+from .reminders import planner
 from .selfreports import checkins
 from .selfreports import instruments
 from .selfreports import mood
 
 DEMO_PASSWORD = "quiet river morning"
+# Patients who asked for a daily "how are you?" nudge, at their local time.
+MOOD_NUDGES = {"maya": "19:30", "jordan": "09:00"}
 # Staff sign in with a second factor even in the demo. Add this key to an
 # authenticator app, or print the current code with
 #   python -c "import pyotp; print(pyotp.TOTP('AFTERCAREDEMOTOTPKEY2345').now())"
@@ -351,6 +356,10 @@ def demo_command():
             )
             load_history(patient, login, course, now)
             load_journey(patient, login, course, now, playlists)
+            if login in MOOD_NUDGES and not patient.mood_nudge_at:
+                patient.mood_nudge_at = MOOD_NUDGES[login]
+                patient.save()
+            planner.plan(patient, now)  # the reminders their sessions, questionnaires and nudge call for
         AuditEvent.record("demo_loaded", actor=None)
     click.echo(f"Demo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
     for role, _name, login in STAFF:
@@ -364,7 +373,8 @@ def demo_command():
     upcoming = TreatmentSession.select().where(TreatmentSession.status == SCHEDULED).count()
     click.echo(
         f"{TreatmentSession.select().count()} sessions ({upcoming} upcoming), "
-        f"{JournalEntry.select().count()} journal entries, {Playlist.select().count()} playlists."
+        f"{JournalEntry.select().count()} journal entries, {Playlist.select().count()} playlists, "
+        f"{Reminder.select().where(Reminder.status == REMINDER_PLANNED).count()} reminders planned."
     )
 
 

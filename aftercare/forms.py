@@ -64,3 +64,10 @@ class TimeSettingsMixin:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
+
+    def validate_quiet_end(self, field):
+        if field.data and field.data == self.quiet_start.data:
+            raise ValidationError(
+                "Quiet hours need a start and an end that differ. For no quiet hours at all, "
+                "choose a short stretch in the middle of the night."
+            )

@@ -149,3 +149,36 @@ def patient_api(client, people):
     """The people's patient, signed in, with a JSON API caller."""
     Auth(client).login(people.patient)
     return JsonApi(client)
+
+
+@pytest.fixture
+def receiver():
+    """A loopback push service that checks and decrypts what the app sends (tests/push_receiver.py)."""
+    from tests.push_receiver import PushReceiver
+
+    with PushReceiver() as service:
+        yield service
+
+
+@pytest.fixture
+def vapid_keys():
+    """A VAPID key pair for the clinic, as `vapid generate` writes it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from aftercare.push import vapid
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    scalar = vapid.b64url(private.private_numbers().private_value.to_bytes(32, "big"))
+    return SimpleNamespace(private=scalar, public=vapid.public_key_of(private), subject="mailto:it@example-clinic.org")
+
+
+@pytest.fixture
+def push_app(app, receiver, vapid_keys):
+    """The app with web push set up, sending to the loopback receiver (allowed as a listed host)."""
+    app.config.update(
+        VAPID_PRIVATE_KEY=vapid_keys.private,
+        VAPID_SUBJECT=vapid_keys.subject,
+        PUSH_ALLOWED_HOSTS=receiver.host_entry,
+    )
+    receiver.expect_key = vapid_keys.public
+    return app

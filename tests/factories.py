@@ -17,6 +17,7 @@ from aftercare.models import CareRelationship
 from aftercare.models import CheckIn
 from aftercare.models import CLINICIAN
 from aftercare.models import COMPLETED
+from aftercare.models import Device
 from aftercare.models import Intention
 from aftercare.models import JournalEntry
 from aftercare.models import MoodEntry
@@ -201,3 +202,31 @@ def make_voice_note(patient, data: bytes, *, session=None, shared=False, declare
         entries.set_shared(patient, note, True)
         note = VoiceNote.get_by_id(note.id)
     return note
+
+
+def make_device(user, *, receiver=None, name="Chrome on Android", endpoint=None) -> Device:
+    """A device that gets reminders: a subscription from the loopback push receiver, or a well-formed stand-in."""
+    if receiver is not None:
+        subscription = receiver.subscription()
+    else:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        from aftercare.push.vapid import b64url
+
+        point = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        )
+        subscription = {
+            "endpoint": endpoint or f"https://fcm.googleapis.com/fcm/send/{uuid.uuid4().hex}",
+            "keys": {"p256dh": b64url(point), "auth": b64url(uuid.uuid4().bytes)},
+        }
+    return Device.create(
+        user=user,
+        endpoint=subscription["endpoint"],
+        p256dh=subscription["keys"]["p256dh"],
+        auth=subscription["keys"]["auth"],
+        name=name,
+    )

@@ -15,6 +15,7 @@ from tests.conftest import Auth
 from tests.factories import make_admin
 from tests.factories import make_checkin
 from tests.factories import make_clinician
+from tests.factories import make_device
 from tests.factories import make_entry
 from tests.factories import make_mood
 from tests.factories import make_patient
@@ -221,6 +222,14 @@ MATRIX = {
     "admin.reset_two_step": ("POST", {"user_id": "{clinician_victim}"}, ADMINS),
     "admin.settings": ("GET", {}, ADMINS),
     "admin.audit": ("GET", {}, ADMINS),
+    "reminders.index": ("GET", {}, ADMINS),
+    "reminders.edit": ("GET", {"rule": "checkin"}, ADMINS),
+    "reminders.restore": ("POST", {"rule": "checkin"}, ADMINS),  # no token: 400, nothing changed
+    "push.public_key": ("GET", {}, (401, OK, OK, OK, OK, OK)),
+    "push.api_register": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),  # no body: 400
+    "push.api_forget": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "push.remove_device": ("POST", {"device_id": "{device_b}"}, OWNER_B),  # no token: 400, nothing removed
+    "push.send_test": ("POST", {}, PATIENTS),  # no token: 400, nothing sent
     # Last: signing out ends each client's session (and staff cannot reuse a TOTP code to return).
     "auth.logout": ("POST", {}, EVERYONE),
 }
@@ -347,6 +356,7 @@ def build_world(app, people) -> dict:
         "victim": people["victim"].id,
         "clinician_victim": people["clinician_victim"].id,
         "other_session": other_session.id,
+        "device_b": make_device(people["patient_b"]).id,
     }
 
 

@@ -19,7 +19,13 @@ def test_migrations_match_the_models(app):
 
 def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'fresh.db'}", "")
-    assert migrate_database(database) == ["0001_initial", "0002_self_reports", "0003_journey", "0004_hardening"]
+    assert migrate_database(database) == [
+        "0001_initial",
+        "0002_self_reports",
+        "0003_journey",
+        "0004_hardening",
+        "0005_reminders",
+    ]
     assert migrate_database(database) == []
     database.close_all()
 

@@ -27,6 +27,7 @@ from ..models import PATIENT
 from ..models import User
 from ..pages import invite_from
 from ..pages import require_button
+from ..reminders import status as reminder_status
 from .forms import AuditFilterForm
 from .forms import InviteStaffForm
 from .forms import settings_form
@@ -57,6 +58,7 @@ def render_accounts(form, status=200):
         pending=list(pending),
         form=form,
         button=EmptyForm(),
+        reminder_problems=reminder_status.problems(),
     ), status
 
 

@@ -164,7 +164,9 @@ def enrol():
 @public
 def logout():
     if EmptyForm().validate_on_submit() and current_user.is_authenticated:
-        accounts.sign_out(session, current_user._get_current_object())
+        # "Also stop reminders on this device" (More): the page put this browser's push endpoint here.
+        endpoint = request.form.get("push_endpoint") if request.form.get("stop_reminders") else None
+        accounts.sign_out(session, current_user._get_current_object(), stop_reminders_to=endpoint)
         flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
 

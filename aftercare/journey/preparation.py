@@ -30,6 +30,18 @@ def session_playlists():
     )
 
 
+def to_do(session: TreatmentSession) -> list[tuple[str, str, bool]]:
+    """Return (anchor, what, done) for what is still to prepare before a session."""
+    intention = Intention.get_or_none(Intention.session == session)
+    items = [
+        ("intention", "Set your intention", intention is not None and not intention.is_empty),
+        ("playlist", "Choose the music for the room", session.playlist_id is not None),
+    ]
+    if session.is_dosing:
+        items.append(("ride", "Confirm who drives you home", session.ride_confirmed_at is not None))
+    return items
+
+
 def intentions_for(sessions) -> dict[int, Intention]:
     """Return each session's intention (if any), by session id, in one query."""
     ids = [s.id for s in sessions]

@@ -20,6 +20,7 @@ from ..models import SESSION_KINDS
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..reminders import planner
 from ..safety import suggests_driving
 
 WINDOW_HOURS = 72  # the window of clarity after a dosing session
@@ -176,8 +177,7 @@ def practices_for(day: int, no_driving: bool = False) -> list[Practice]:
 # --------------------------------------------------------------------------- changing sessions
 #
 # Each change is one transaction: the check against the patient's other sessions, the row,
-# the renumbering and the audit row (DUR-03). Reminders for a session are planned from these
-# same four functions once the reminder outbox exists, inside the same transaction.
+# the renumbering, the patient's reminders planned again, and the audit row (DUR-03).
 
 
 def _lock(patient: User) -> None:
@@ -204,6 +204,7 @@ def book(patient: User, *, by: User, now: dt.datetime | None = None, **when) -> 
         fields = plan(patient, now=now, **when)
         session = TreatmentSession.create(patient=patient, scheduled_by=by, **fields)
         renumber(patient)
+        planner.plan(patient, now)
         AuditEvent.record("session_scheduled", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 
@@ -225,11 +226,12 @@ def move(session: TreatmentSession, *, by: User, now: dt.datetime | None = None,
             fields["ride_confirmed_at"] = None
         TreatmentSession.update(updated_at=utcnow(), **fields).where(TreatmentSession.id == session.id).execute()
         renumber(patient)
+        planner.plan(patient, now)
         AuditEvent.record("session_changed", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 
 
-def cancel(session: TreatmentSession, *, by: User) -> TreatmentSession:
+def cancel(session: TreatmentSession, *, by: User, now: dt.datetime | None = None) -> TreatmentSession:
     """Cancel a scheduled session: it frees its time and leaves the numbering."""
     patient = session.patient
     with db.atomic():
@@ -241,6 +243,7 @@ def cancel(session: TreatmentSession, *, by: User) -> TreatmentSession:
             TreatmentSession.id == session.id
         ).execute()
         renumber(patient)
+        planner.plan(patient, now)
         AuditEvent.record("session_cancelled", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 
@@ -263,6 +266,7 @@ def mark(session: TreatmentSession, status: str, *, by: User, now: dt.datetime |
             raise ScheduleError("This session has not started yet.", "status")
         TreatmentSession.update(status=status, updated_at=utcnow()).where(TreatmentSession.id == session.id).execute()
         renumber(patient)
+        planner.plan(patient, now)
         AuditEvent.record("session_marked", actor=by, patient=patient, detail=f"session {session.id}: {status}")
     return _fresh(session)
 

@@ -44,6 +44,20 @@ from .journey import SESSION_STATUSES
 from .journey import Track
 from .journey import TreatmentSession
 from .journey import VoiceNote
+from .reminders import CANCELLED as REMINDER_CANCELLED
+from .reminders import DELIVERED
+from .reminders import Delivery
+from .reminders import Device
+from .reminders import EXPIRED as REMINDER_EXPIRED
+from .reminders import FAILED as REMINDER_FAILED
+from .reminders import GONE
+from .reminders import PLANNED as REMINDER_PLANNED
+from .reminders import REFUSED
+from .reminders import Reminder
+from .reminders import ReminderText
+from .reminders import RETRY
+from .reminders import SENT as REMINDER_SENT
+from .reminders import UNDELIVERABLE
 from .selfreports import CheckIn
 from .selfreports import MoodDay
 from .selfreports import MoodEntry
@@ -72,6 +86,10 @@ MODELS = [
     Practice,
     JournalEntry,
     VoiceNote,
+    Device,
+    Reminder,
+    Delivery,
+    ReminderText,
 ]
 
 __all__ = [
@@ -88,6 +106,18 @@ __all__ = [
     "COMPLETED",
     "CareRelationship",
     "CheckIn",
+    "DELIVERED",
+    "Delivery",
+    "GONE",
+    "REFUSED",
+    "REMINDER_CANCELLED",
+    "REMINDER_EXPIRED",
+    "REMINDER_FAILED",
+    "REMINDER_PLANNED",
+    "REMINDER_SENT",
+    "RETRY",
+    "UNDELIVERABLE",
+    "Device",
     "ClinicSetting",
     "DOSING_KINDS",
     "GENESIS",
@@ -106,6 +136,8 @@ __all__ = [
     "Practice",
     "ROLES",
     "RecoveryCode",
+    "Reminder",
+    "ReminderText",
     "SecurityNotice",
     "SCHEDULED",
     "SECURITY_ACTIONS",

@@ -32,6 +32,7 @@ class User(UserMixin, BaseModel):
     timezone = CharField(max_length=64, default="UTC")
     quiet_start = CharField(max_length=5, default="21:00")
     quiet_end = CharField(max_length=5, default="08:00")
+    mood_nudge_at = CharField(max_length=5, null=True)  # a daily "how are you?" at this local time, if asked for
     consented_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
     calendar_token_hash = CharField(

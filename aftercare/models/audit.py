@@ -61,6 +61,9 @@ ACCOUNT_ACTIONS = {
     "practice_changed": "Practice changed",
     "practice_moved": "Practice moved",
     "demo_loaded": "Demo clinic loaded",
+    "reminder_text_changed": "Reminder wording changed",
+    "device_added": "Reminders turned on for a device",
+    "device_removed": "A device stopped getting reminders",
 }
 # Staff opening a patient's data: an access review needs who and whose, never what was in it.
 ACCESS_ACTIONS = {

@@ -12,6 +12,7 @@ from ..models import LoginThrottle
 from ..models import PATIENT
 from ..models import User
 from ..models import utcnow
+from ..reminders import planner
 
 
 def retention_days() -> int:
@@ -30,6 +31,7 @@ def close_account(patient: User) -> dt.datetime:
     with db.atomic():
         User.update(closed_at=now, active=False).where(User.id == patient.id).execute()
         websessions.revoke_others(patient)  # every device, this one included
+        planner.close(patient)  # nothing more is sent, and no device keeps receiving
         CareRelationship.update(active=False, ended_at=now).where(
             CareRelationship.patient == patient,
             CareRelationship.active == True,  # noqa: E712

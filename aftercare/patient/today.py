@@ -4,10 +4,9 @@ import datetime as dt
 
 from flask import url_for
 
+from ..journey import preparation
 from ..journey import scheduling
 from ..localtime import to_local
-from ..models import Intention
-from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..selfreports import checkins
@@ -51,18 +50,6 @@ def countdown(delta: dt.timedelta) -> str:
     return f"in {max(1, minutes)} minute{'s' if minutes > 1 else ''}"
 
 
-def to_do(session: TreatmentSession) -> list[tuple[str, str, bool]]:
-    """Return (anchor, what, done) for what is still to prepare before a session."""
-    intention = Intention.get_or_none(Intention.session == session)
-    items = [
-        ("intention", "Set your intention", intention is not None and not intention.is_empty),
-        ("playlist", "Choose the music for the room", session.playlist_id is not None),
-    ]
-    if session.is_dosing:
-        items.append(("ride", "Confirm who drives you home", session.ride_confirmed_at is not None))
-    return items
-
-
 def journey(patient: User, now: dt.datetime) -> dict:
     """The next session and its to-dos, or where the patient is in the window of clarity and today's practices."""
     upcoming = scheduling.next_session(patient, now)
@@ -73,7 +60,7 @@ def journey(patient: User, now: dt.datetime) -> dict:
         "journal_url": url_for("journal.new_entry", session=window.session.id) if window else None,
         "upcoming": upcoming,
         "countdown": countdown(upcoming.starts_at - now) if ahead else None,
-        "todo": to_do(upcoming) if ahead else [],
+        "todo": preparation.to_do(upcoming) if ahead else [],
         "window": window,
         "practices": scheduling.practices_for(window.day, window.no_driving) if window else [],
     }

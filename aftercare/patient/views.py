@@ -1,8 +1,9 @@
-"""The patient's own pages: Today, support after alarming words, time zone and quiet hours."""
+"""The patient's own pages: Today, support after alarming words, More, and settings (reminders, zone, quiet hours)."""
 
 import uuid
 
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -14,6 +15,8 @@ from .. import crisis
 from ..access import patients_only
 from ..forms import EmptyForm
 from ..journey import scheduling
+from ..push import devices
+from ..push import vapid
 from ..safety import CRISIS_PATTERNS
 from ..selfreports import mood
 from ..selfreports.instruments import INSTRUMENTS
@@ -59,8 +62,18 @@ def settings():
     form = SettingsForm(obj=user)
     if form.validate_on_submit():
         accounts.update_time_settings(
-            user, timezone=form.timezone.data, quiet_start=form.quiet_start.data, quiet_end=form.quiet_end.data
+            user,
+            timezone=form.timezone.data,
+            quiet_start=form.quiet_start.data,
+            quiet_end=form.quiet_end.data,
+            mood_nudge_at=form.mood_nudge_at.data,
         )
         flash("Your settings are saved.", "success")
         return redirect(url_for("patient.settings"))
-    return render_template("patient/settings.html", form=form)
+    return render_template(
+        "patient/settings.html",
+        form=form,
+        button=EmptyForm(),
+        devices=list(devices.of(user)),
+        push_key=getattr(vapid.keys(current_app.config), "public", None),
+    )

@@ -20,6 +20,7 @@ from ..models import payload_hash
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..reminders import planner
 from .instruments import IncompleteAnswers
 from .instruments import Instrument
 from .instruments import INSTRUMENTS
@@ -77,6 +78,7 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
                 detail=f"{instrument.safety_label}: {label}",
                 checkin=checkin,
             )
+        planner.plan(patient)  # the next occasion this measure falls due
         AuditEvent.record(f"{instrument.key}_submitted", actor=patient, patient=patient)
 
     return store_once(CheckIn, patient, key, same_payload(fingerprint), row, scored)

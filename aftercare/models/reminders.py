@@ -1,0 +1,86 @@
+"""Web push: the devices that receive reminders, the reminder outbox, and what happened to each send."""
+
+from peewee import CharField
+from peewee import DateTimeField
+from peewee import ForeignKeyField
+from peewee import SmallIntegerField
+from peewee import TextField
+
+from .accounts import User
+from .base import BaseModel
+from .base import utcnow
+from .journey import TreatmentSession
+
+# A reminder's life: planned -> sent (its time came and it went to every device there was),
+# or expired (too late to be of use), cancelled (no longer wanted), failed (no device could take it).
+PLANNED, SENT, EXPIRED, CANCELLED, FAILED = "planned", "sent", "expired", "cancelled", "failed"
+# What one device's push service made of one send (PUSH-04).
+DELIVERED, GONE, RETRY, REFUSED, UNDELIVERABLE = "delivered", "gone", "retry", "refused", "failed"
+
+
+class Device(BaseModel):
+    """A browser's push subscription (PUSH-03): where to send, and the keys to encrypt for it."""
+
+    user = ForeignKeyField(User, backref="devices", on_delete="CASCADE")
+    endpoint = TextField(unique=True)
+    p256dh = CharField(max_length=100)  # the browser's P-256 public key, base64url
+    auth = CharField(max_length=40)  # its 16-byte auth secret, base64url
+    name = CharField(max_length=80)  # "Chrome on Android", as the person sees it in their list
+    created_at = DateTimeField(default=utcnow)
+    last_success_at = DateTimeField(null=True)
+    last_failure_at = DateTimeField(null=True)
+    last_status = SmallIntegerField(null=True)  # the push service's last answer
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.split("://", 1)[-1].split("/", 1)[0]
+
+    def subscription(self) -> dict:
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class Reminder(BaseModel):
+    """One planned reminder: the outbox is the truth (unique per patient, rule and slot).
+
+    Planned from events in the same transaction as the event; a worker claims it with a lease when
+    due, sends it to every device, and records each outcome as a Delivery.
+    """
+
+    patient = ForeignKeyField(User, backref="reminders", on_delete="CASCADE")
+    rule = CharField(max_length=32)  # session_24h, session_2h, after_evening, after_day, checkin, mood_daily
+    slot = CharField(max_length=80)  # which occurrence: "session:12", "session:12:day:2", "phq9:after:4"...
+    session = ForeignKeyField(TreatmentSession, null=True, backref="reminders", on_delete="SET NULL")
+    due_at = DateTimeField(index=True)  # UTC, quiet hours already applied
+    expires_at = DateTimeField()  # UTC: past this, it is marked expired, never sent late
+    status = CharField(max_length=16, default=PLANNED)
+    path = CharField(max_length=200)  # where a tap on the notification opens, within the app
+    text = TextField(default="")  # the in-app text, written when it is sent (it may name the intention)
+    attempts = SmallIntegerField(default=0)
+    lease_until = DateTimeField(null=True)  # a worker holds it until then
+    sent_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("patient", "rule", "slot"), True), (("status", "due_at"), False))
+
+
+class Delivery(BaseModel):
+    """What one device's push service answered for one reminder (PUSH-04). Not an audit event."""
+
+    reminder = ForeignKeyField(Reminder, backref="deliveries", on_delete="CASCADE")
+    device = ForeignKeyField(Device, null=True, backref="deliveries", on_delete="SET NULL")
+    host = CharField(max_length=255)  # the push service, kept when a device is removed
+    outcome = CharField(max_length=16)  # delivered, gone, retry, refused, failed
+    status = SmallIntegerField(null=True)  # the HTTP status, or None for a timeout or a refused address
+    at = DateTimeField(default=utcnow, index=True)
+
+
+class ReminderText(BaseModel):
+    """An administrator's wording for one kind of reminder (PUSH-01: the lock screen says nothing clinical)."""
+
+    rule = CharField(max_length=32, primary_key=True)
+    title = CharField(max_length=60)
+    body = CharField(max_length=140)
+    lead = CharField(max_length=300)  # the first line of the in-app text
+    updated_at = DateTimeField(default=utcnow)
