@@ -15,7 +15,7 @@
 // A change to it also updates this worker (imported scripts are compared on update checks).
 importScripts("/static/js/outbox.js");
 
-const VERSION = "v4";
+const VERSION = "v5";
 const CACHE = `aftercare-${VERSION}`;
 const SHELL = [
   "/offline",
@@ -74,9 +74,32 @@ self.addEventListener("fetch", (event) => {
 // must never sit in a cache on a shared or lost phone.
 async function page(request, url) {
   try {
-    return await fetch(request);
+    const response = await fetch(request);
+    refreshPublicPages();
+    return response;
   } catch (error) {
     return fromShell(url.pathname === "/crisis" ? "/crisis" : "/offline");
+  }
+}
+
+// The crisis and offline pages carry the clinic's own lines and phone number, which an
+// administrator may change: while online, fetch them again every few hours (signed out, like
+// at install), so an installed app never shows an old number offline.
+const PUBLIC_PAGES = ["/offline", "/crisis"];
+const REFRESH_EVERY_MS = 6 * 60 * 60 * 1000;
+let refreshedAt = 0;
+
+async function refreshPublicPages() {
+  if (Date.now() - refreshedAt < REFRESH_EVERY_MS) return;
+  refreshedAt = Date.now();
+  try {
+    const cache = await caches.open(CACHE);
+    for (const path of PUBLIC_PAGES) {
+      const response = await fetch(new Request(path, { credentials: "omit", cache: "no-cache" }));
+      if (response.status === 200) await cache.put(path, response);
+    }
+  } catch {
+    refreshedAt = 0; // offline after all: next time
   }
 }
 
@@ -129,3 +152,98 @@ self.addEventListener("message", (event) => {
     event.source?.postMessage({ type: "pong", version: VERSION });
   }
 });
+
+// ---------------------------------------------------------------- reminders (web push)
+
+// Every push shows a notification, inside waitUntil: a push that shows nothing costs the site its
+// permission in some browsers. The payload is declarative web push (RFC 8030 message, WebKit's
+// shape), so newer Safari shows it without waking this worker; everyone else arrives here.
+self.addEventListener("push", (event) => {
+  event.waitUntil(showPush(event.data));
+});
+
+async function showPush(data) {
+  let message = {};
+  try {
+    message = data ? data.json() : {};
+  } catch {
+    message = {};
+  }
+  const notification = message?.notification ?? {};
+  const title = typeof notification.title === "string" && notification.title ? notification.title : "aftercare";
+  const options = {
+    body: typeof notification.body === "string" ? notification.body : "",
+    tag: typeof notification.tag === "string" ? notification.tag : "",
+    lang: "en",
+    icon: "/static/icons/icon-192.png",
+    data: { path: samePath(notification.navigate) },
+  };
+  await self.registration.showNotification(title, options);
+  // Open pages (and the browser tests) hear that it was shown.
+  for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) {
+    client.postMessage({ type: "push-shown", tag: options.tag, path: options.data.path });
+  }
+}
+
+// Only a path on this site is ever opened from a notification.
+function samePath(navigate) {
+  try {
+    const url = new URL(navigate, self.location.origin);
+    if (url.origin === self.location.origin) return url.pathname + url.search + url.hash;
+  } catch {
+    // not a URL: Today instead
+  }
+  return "/home";
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openPath(event.notification.data?.path || "/home"));
+});
+
+async function openPath(path) {
+  const target = new URL(samePath(path), self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const ours =
+    windows.find((client) => client.url === target) ??
+    windows.find((client) => new URL(client.url).origin === self.location.origin);
+  if (ours) {
+    try {
+      await ours.focus();
+    } catch {
+      // focusing needs the click's permission; the page is still ours to send on
+    }
+    if (ours.url === target) return ours;
+    try {
+      return await ours.navigate(target);
+    } catch {
+      // not controlled by this worker (opened before it): a new window instead
+    }
+  }
+  return self.clients.openWindow(target);
+}
+
+// The push service renewed the subscription: subscribe again if needed and tell the server,
+// which replaces the old device with the new one.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(resubscribe(event.oldSubscription, event.newSubscription));
+});
+
+async function resubscribe(oldSubscription, newSubscription) {
+  let subscription = newSubscription;
+  if (!subscription) {
+    const answer = await fetch("/api/v1/push/key", { credentials: "same-origin", cache: "no-store" });
+    if (!answer.ok) return;
+    const { public_key: key } = await answer.json();
+    if (!key) return;
+    subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  }
+  const token = await fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" });
+  if (!token.ok) return; // signed out: the next app open sets it right
+  await fetch("/api/v1/devices", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": (await token.json()).csrf_token },
+    body: JSON.stringify({ ...subscription.toJSON(), replaces: oldSubscription?.endpoint }),
+  });
+}

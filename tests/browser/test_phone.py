@@ -99,7 +99,7 @@ def test_the_tabs_are_at_the_bottom_and_every_tab_works(new_context, demo_server
         assert_on_first_screen(page, page.get_by_role("link", name="Help now"))
         check_a11y(page, f"tab-{label.lower()}")
     # From More, every other place is one more tap: sessions, settings, data, account, sign out.
-    for name in ("Your sessions", "Time zone and quiet hours", "My data", "My account"):
+    for name in ("Your sessions", "Reminders and quiet hours", "My data", "My account"):
         expect(page.get_by_role("link", name=re.compile(f"^{name}"))).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     # A page inside a section keeps its tab marked: a session belongs to More.

@@ -34,7 +34,7 @@ def test_patient_signs_in_to_today(phone, seed):
     expect(phone).to_have_url(re.compile(r"/account$"))
     check_a11y(phone, "account")
 
-    phone.get_by_role("link", name=re.compile("^Time zone and quiet hours")).click()
+    phone.get_by_role("link", name=re.compile("^Reminders and quiet hours")).click()
     expect(phone).to_have_url(re.compile(r"/settings$"))
     check_a11y(phone, "patient-settings")
 
