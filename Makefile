@@ -3,6 +3,7 @@
 #   make run     create .venv, install, migrate, serve http://127.0.0.1:5000 (SQLite)
 #   make test    install the test extras, make sure Chromium is there, run pytest
 #   make demo    migrate and load the demo clinic
+#   make worker  send reminders as they fall due (development settings; Ctrl-C stops it)
 #   make lint    ruff check + ruff format --check
 #   make bench   HTTP benchmarks (wrk, gunicorn) and the first visit in Chromium (bench/README.md)
 #   make clean   remove .venv, build files, caches and test artifacts (keeps instance/)
@@ -34,13 +35,14 @@ FLASK := AFTERCARE_ENV=development $(VENV)/bin/flask --app aftercare --debug
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test demo lint bench migrate chromium wrk clean install install-test
+.PHONY: help run test demo worker lint bench migrate chromium wrk clean install install-test
 
 help:
 	@echo "aftercare — make targets:"
 	@echo "  make run     install into .venv, migrate and serve http://$(HOST):$(PORT) (SQLite)"
 	@echo "  make test    install test extras, check Chromium, run pytest (PYTEST_ARGS=...)"
 	@echo "  make demo    migrate and load a demo clinic"
+	@echo "  make worker  send reminders as they fall due (needs vapid generate first; see README)"
 	@echo "  make lint    ruff check and ruff format --check"
 	@echo "  make bench   HTTP benchmarks and the first visit, printed as a table (BENCH_ARGS=...)"
 	@echo "  make clean   remove .venv, caches and test artifacts (keeps instance/)"
@@ -83,6 +85,9 @@ run: migrate
 
 demo: migrate
 	$(FLASK) demo
+
+worker: migrate
+	$(FLASK) reminders work
 
 # --- tests ----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from .servers import REPO
 from .servers import Server
 from .servers import system_cpu
 
-BENCHMARKS = ("mood", "today", "first-visit")
+BENCHMARKS = ("mood", "today", "first-visit", "dispatch")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 DEFAULT_PATIENTS = 40
 
@@ -382,6 +382,19 @@ def bench_first_visit(ctx: Context) -> dict:
     return measure_visits(proxy.url, server.url, proxy, access_log, ctx.accounts["today"], ctx.problems)
 
 
+def bench_dispatch(ctx: Context) -> dict:
+    """Dispatch 10,000 due reminders to a loopback push service (bench/dispatch.py)."""
+    from . import dispatch
+
+    print("\nreminder dispatch: 10,000 due reminders, two workers, a loopback push service", flush=True)
+    workdir = ctx.tmp / "dispatch"
+    workdir.mkdir()
+    result = dispatch.run(workdir)
+    print(f"  {dispatch.describe(result)}", flush=True)
+    ctx.problems.extend(f"dispatch: {problem}" for problem in result["problems"])
+    return result
+
+
 def main(argv=None) -> int:
     """Run the chosen benchmarks; return the exit status."""
     args = parse_args(argv)
@@ -409,6 +422,8 @@ def main(argv=None) -> int:
             results["today"] = bench_today(ctx)
         if "first-visit" in args.only:
             results["first_visit"] = bench_first_visit(ctx)
+        if "dispatch" in args.only:
+            results["dispatch"] = bench_dispatch(ctx)
     results["problems"] = ctx.problems
     results["goals"] = report.goals(results)
     print()
