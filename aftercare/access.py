@@ -9,9 +9,11 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 
+from . import alerts
 from .models import ADMIN
 from .models import CLINICIAN
 from .models import PATIENT
+from .models import SafetyAlert
 from .models import User
 
 log = logging.getLogger(__name__)
@@ -98,11 +100,22 @@ def get_object_or_404(query, *expressions):
 
 
 def patient_for_staff(patient_id: int) -> User:
-    """Load a patient the current clinician may see, or answer 404 (AC-02)."""
+    """Load a patient the current clinician may see, or answer 404 (AC-02).
+
+    A clinician outside the care team may open a record only while on call for one of the patient's
+    escalated alerts (CLIN-03); the view is audited like any other.
+    """
     patient = get_object_or_404(User, User.id == patient_id, User.role == PATIENT, User.active == True)  # noqa: E712
     if current_user.role == CLINICIAN and current_user.cares_for(patient):
         return patient
+    if current_user.role == CLINICIAN and on_call_for(current_user, patient):
+        return patient
     abort(404)
+
+
+def on_call_for(clinician: User, patient: User) -> bool:
+    """Tell whether a clinician outside the care team may open this record: on call, for an escalated alert (CLIN-03)."""
+    return alerts.escalated_for(clinician).where(SafetyAlert.patient == patient).exists()
 
 
 def init_app(app):

@@ -324,13 +324,26 @@ def add_to_care_team(patient: User, colleague: User, *, by: User) -> None:
 
 
 def update_time_settings(
-    user: User, *, timezone: str, quiet_start: str, quiet_end: str, mood_nudge_at: str | None = None
+    user: User,
+    *,
+    timezone: str,
+    quiet_start: str,
+    quiet_end: str,
+    mood_nudge_at: str | None = None,
+    reminders_off: str | None = None,
 ) -> None:
-    """Change the patient's zone, quiet hours and daily nudge; their reminders are re-planned in the same transaction."""
+    """Change the patient's zone, quiet hours, daily nudge and kinds of reminder turned off; their reminders are
+    re-planned in the same transaction."""
+    changes = {
+        "timezone": timezone,
+        "quiet_start": quiet_start,
+        "quiet_end": quiet_end,
+        "mood_nudge_at": mood_nudge_at or None,
+    }
+    if reminders_off is not None:
+        changes["reminders_off"] = reminders_off
     with db.atomic():
-        User.update(
-            timezone=timezone, quiet_start=quiet_start, quiet_end=quiet_end, mood_nudge_at=mood_nudge_at or None
-        ).where(User.id == user.id).execute()
+        User.update(**changes).where(User.id == user.id).execute()
         AuditEvent.record("time_settings_changed", actor=user, patient=user, subject=user)
         planner.plan(User.get_by_id(user.id))
 

@@ -17,12 +17,15 @@ from . import settings
 from .db import db
 from .journey import scheduling
 from .localtime import local_day
+from .localtime import to_local
 from .models import ADMIN
 from .models import AuditEvent
 from .models import CareRelationship
 from .models import CheckIn
 from .models import CLINICIAN
 from .models import COMPLETED
+from .models import Delivery
+from .models import Device
 from .models import Intention
 from .models import JournalEntry
 from .models import MoodDay
@@ -32,7 +35,9 @@ from .models import PATIENT
 from .models import payload_hash
 from .models import Playlist
 from .models import Reminder
+from .models import REMINDER_FAILED
 from .models import REMINDER_PLANNED
+from .models import REMINDER_SENT
 from .models import SafetyAlert
 from .models import SCHEDULED
 from .models import TreatmentSession
@@ -41,13 +46,25 @@ from .models import utcnow
 from .passwords import hash_password
 from .playlists.demo import seed_demo_playlists
 from .reminders import planner
+from .reminders import texts
 from .selfreports import checkins
 from .selfreports import instruments
 from .selfreports import mood
 
 DEMO_PASSWORD = "quiet river morning"
 # Patients who asked for a daily "how are you?" nudge, at their local time.
-MOOD_NUDGES = {"maya": "19:30", "jordan": "09:00"}
+MOOD_NUDGES = {"maya": "19:30", "jordan": "09:00", "tom": "20:00"}
+INBOX_DAYS = 21  # weeks of reminders already in each patient's inbox
+FAILING = "tom"  # whose phone stopped taking reminders four days ago: the panel flags it
+FAILING_DAYS = 4
+NOTICE = (
+    "The clinic is closed on Monday for the public holiday. Sessions that day have moved; your clinician will "
+    "tell you the new time. For anything urgent, call the clinic's number: it forwards to the clinician on call."
+)
+MESSAGES = {
+    "maya": "It was good to see you so settled yesterday. Take the evening slowly, and bring your journal on the "
+    "9th if you would like to talk through what came up.",
+}
 # Staff sign in with a second factor even in the demo. Add this key to an
 # authenticator app, or print the current code with
 #   python -c "import pyotp; print(pyotp.TOTP('AFTERCAREDEMOTOTPKEY2345').now())"
@@ -359,7 +376,9 @@ def demo_command():
             if login in MOOD_NUDGES and not patient.mood_nudge_at:
                 patient.mood_nudge_at = MOOD_NUDGES[login]
                 patient.save()
+            load_inbox(patient, login, now, users)
             planner.plan(patient, now)  # the reminders their sessions, questionnaires and nudge call for
+        demo_device(users["dana"], "dana", "Chrome on Android")  # hears of new safety alerts (CLIN-03)
         AuditEvent.record("demo_loaded", actor=None)
     click.echo(f"Demo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
     for role, _name, login in STAFF:
@@ -535,3 +554,140 @@ def ensure_session(
         },
     )
     return session
+
+
+# --------------------------------------------------------------------------- reminders already received
+
+
+def demo_device(user: User, login: str, name: str) -> Device:
+    """A stand-in browser subscription (a running worker forgets it when the push service says it does not exist)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from .push.vapid import b64url
+
+    endpoint = f"https://fcm.googleapis.com/fcm/send/demo-{demo_id(login, 'device')}"
+    existing = Device.get_or_none(Device.endpoint == endpoint)
+    if existing is not None:
+        return existing
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    auth = uuid.uuid5(ID_NAMESPACE, f"{login}:auth").bytes
+    return Device.create(
+        user=user, endpoint=endpoint, p256dh=b64url(point), auth=b64url(auth), name=name, created_at=user.created_at
+    )
+
+
+def load_inbox(patient: User, login: str, now: dt.datetime, users: dict) -> None:
+    """Three weeks of reminders already received (the aftercare prompts of recent sessions, daily nudges), the
+    clinic's notice, a message from the clinician; each delivered to the patient's phone, except that one
+    patient's phone stopped taking them four days ago."""
+    device = demo_device(
+        patient, login, "Safari on iPhone" if login in ("maya", "grace", "ola") else "Chrome on Android"
+    )
+    wordings = texts.wordings()
+    since = now - dt.timedelta(days=INBOX_DAYS)
+    rows = []
+
+    def received(rule, slot, at, text, path, **fields):
+        if since <= at < now - dt.timedelta(minutes=30):
+            rows.append(
+                {
+                    "user": patient.id,
+                    "rule": rule,
+                    "slot": slot,
+                    "due_at": at,
+                    "expires_at": at + dt.timedelta(hours=4),
+                    "status": REMINDER_SENT,
+                    "sent_at": at,
+                    "text": text,
+                    "path": path,
+                    "created_at": at,
+                    "updated_at": at,
+                    "read_at": at + dt.timedelta(hours=2) if at < now - dt.timedelta(days=1) else None,
+                    # insert_many takes its columns from the first row: every row names every one.
+                    "session": fields.get("session"),
+                    "author": fields.get("author"),
+                }
+            )
+
+    sessions = TreatmentSession.select().where(
+        TreatmentSession.patient == patient, TreatmentSession.status == COMPLETED, TreatmentSession.starts_at >= since
+    )
+    practices = {day: scheduling.practices_for(day) for day in (1, 2, 3)}
+    for session in sessions:
+        slot = planner.session_slot(session)
+        local_day_ = to_local(session.starts_at, patient.timezone).date()
+        evening = max(
+            planner.at_local(local_day_, planner.EVENING_AT, patient.timezone), session.ends_at + dt.timedelta(hours=1)
+        )
+        until = to_local(session.ends_at + dt.timedelta(hours=24), patient.timezone)
+        lead = texts.fill(wordings["after_evening"].lead, ("time",), {"time": f"tomorrow at {until:%H:%M}"})
+        received("after_evening", slot, evening, lead, f"/journal/new?session={session.id}", session=session.id)
+        for day in (1, 2, 3):
+            practice = f"Today's practice: {practices[day][0].title}." if practices[day] else ""
+            lead = texts.fill(wordings[f"after_day{day}"].lead, ("practice",), {"practice": practice})
+            received(
+                f"after_day{day}", slot, session.ends_at + dt.timedelta(days=day), lead, "/home", session=session.id
+            )
+    if login in MOOD_NUDGES:
+        hours, minutes = (int(part) for part in MOOD_NUDGES[login].split(":"))
+        for back in range(INBOX_DAYS + 1):
+            day = to_local(now, patient.timezone).date() - dt.timedelta(days=back)
+            at = planner.at_local(day, dt.time(hours, minutes), patient.timezone)
+            logged = MoodEntry.select().where(
+                MoodEntry.patient == patient, MoodEntry.local_day == day, MoodEntry.recorded_at < at
+            )
+            if not logged.exists():  # as the worker does: no nudge once today's mood is in
+                received("mood_daily", day.isoformat(), at, wordings["mood_daily"].lead, "/home")
+    notice_at = now - dt.timedelta(days=6)
+    received("notice", "notice:demo-holiday", notice_at, NOTICE, "/inbox", author=users["admin"].id)
+    if login in MESSAGES:
+        received(
+            "message",
+            f"message:demo-{login}",
+            now - dt.timedelta(days=1, hours=3),
+            MESSAGES[login],
+            "/inbox",
+            author=users["dana"].id,
+        )
+
+    existing = {
+        slot
+        for (slot,) in Reminder.select(Reminder.rule.concat(":").concat(Reminder.slot))
+        .where(Reminder.user == patient)
+        .tuples()
+    }
+    new = [row for row in rows if f"{row['rule']}:{row['slot']}" not in existing]
+    if not new:
+        return
+    Reminder.insert_many(new).execute()
+    failing_since = now - dt.timedelta(days=FAILING_DAYS)
+    deliveries = []
+    last_ok = last_failed = None
+    for reminder in (
+        Reminder.select().where(Reminder.user == patient, Reminder.sent_at.is_null(False)).order_by(Reminder.sent_at)
+    ):
+        fails = login == FAILING and reminder.sent_at >= failing_since
+        deliveries.append(
+            {
+                "reminder": reminder.id,
+                "device": device.id,
+                "host": device.host,
+                "at": reminder.sent_at,
+                "outcome": "retry" if fails else "delivered",
+                "status": 503 if fails else 201,
+            }
+        )
+        if fails:
+            last_failed = reminder.sent_at
+            Reminder.update(status=REMINDER_FAILED).where(Reminder.id == reminder.id).execute()
+        else:
+            last_ok = reminder.sent_at
+    Delivery.insert_many(deliveries).execute()
+    Device.update(last_success_at=last_ok, last_failure_at=last_failed, last_status=503 if last_failed else 201).where(
+        Device.id == device.id
+    ).execute()

@@ -32,6 +32,19 @@ def valid_zone(zone: str) -> bool:
     return True
 
 
+def duration(minutes: int) -> str:
+    """Say a span of minutes briefly: "45 min", "2 h 5 min", "3 days 4 h"."""
+    minutes = max(0, int(minutes))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {mins} min" if mins else "")
+    return f"{mins} min"
+
+
 def init_app(app) -> None:
-    """Register the `local` template filter: {{ entry.recorded_at|local(current_user.timezone) }}."""
+    """Register the template filters: {{ entry.recorded_at|local(current_user.timezone) }}, {{ 125|minutes }}."""
     app.add_template_filter(to_local, "local")
+    app.add_template_filter(duration, "minutes")

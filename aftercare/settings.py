@@ -17,6 +17,8 @@ from .models import User
 
 DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 3650
+DEFAULT_ESCALATE_MINUTES = 60
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,12 @@ class ClinicSettings:
     crisis_lines: str = ""  # "name | what to do | link" per line; empty: the built-in defaults
     retention_days: int = DEFAULT_RETENTION_DAYS  # how long a closed account's data is kept
     mood_tags: tuple[str, ...] = ()  # the clinic's own mood tags, besides the built-in ones
+    # When someone is at the clinic to act on a safety alert (CLIN-03), in the clinic's zone.
+    work_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    work_start: str = "09:00"
+    work_end: str = "17:00"
+    escalate_minutes: int = DEFAULT_ESCALATE_MINUTES  # working minutes an alert may wait unacknowledged
+    on_call: tuple[int, ...] = ()  # clinicians who also hear of every escalated alert
 
 
 # Field -> stored key (the keys predate this module and stay as they are in existing databases).
@@ -35,7 +43,14 @@ KEYS = {
     "crisis_lines": "crisis_lines",
     "retention_days": "retention_days",
     "mood_tags": "mood_tags",
+    "work_days": "work_days",
+    "work_start": "work_start",
+    "work_end": "work_end",
+    "escalate_minutes": "escalate_minutes",
+    "on_call": "on_call",
 }
+INT_TUPLES = ("work_days", "on_call")
+TIMES = ("work_start", "work_end")
 
 
 def _parse(stored: dict[str, str]) -> ClinicSettings:
@@ -45,11 +60,17 @@ def _parse(stored: dict[str, str]) -> ClinicSettings:
         if key not in stored:
             continue
         raw = stored[key]
-        if name == "retention_days":
+        if name in ("retention_days", "escalate_minutes"):
             # The form stores whole numbers; a hand-edited value falls back to the default.
-            values[name] = int(raw) if raw.isascii() and raw.isdigit() else defaults.retention_days
+            values[name] = int(raw) if raw.isascii() and raw.isdigit() else getattr(defaults, name)
         elif name == "mood_tags":
             values[name] = tuple(t.strip().lower() for t in raw.split(",") if t.strip())
+        elif name in INT_TUPLES:
+            values[name] = tuple(int(t) for t in raw.split(",") if t.strip().isascii() and t.strip().isdigit())
+        elif name in TIMES:
+            values[name] = (
+                raw if len(raw) == 5 and raw[2] == ":" and raw.replace(":", "").isdigit() else getattr(defaults, name)
+            )
         else:
             values[name] = raw
     return ClinicSettings(**values)
@@ -74,6 +95,8 @@ def _store(settings: ClinicSettings) -> None:
         value = getattr(settings, name)
         if name == "mood_tags":
             value = ", ".join(value)
+        elif name in INT_TUPLES:
+            value = ",".join(str(v) for v in value)
         ClinicSetting.set_value(key, str(value))
     if has_app_context():
         g.pop("clinic_settings", None)

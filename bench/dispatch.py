@@ -145,7 +145,7 @@ def fill(app, subscriptions: list[dict], reminders: int, now: dt.datetime) -> No
         ).execute()
         rows = [
             {
-                "patient": ids[n % len(ids)],
+                "user": ids[n % len(ids)],
                 "rule": "test",
                 "slot": f"bench:{n}",
                 "due_at": now - dt.timedelta(minutes=1),

@@ -8,6 +8,7 @@ from flask import url_for
 from aftercare.journey import scheduling
 from aftercare.models import Invite
 from aftercare.models import Practice
+from aftercare.models import Reminder
 from aftercare.models import SafetyAlert
 from aftercare.models import utcnow
 from aftercare.models import WebSession
@@ -225,11 +226,28 @@ MATRIX = {
     "reminders.index": ("GET", {}, ADMINS),
     "reminders.edit": ("GET", {"rule": "checkin"}, ADMINS),
     "reminders.restore": ("POST", {"rule": "checkin"}, ADMINS),  # no token: 400, nothing changed
+    "reminders.send_notice": ("POST", {}, ADMINS),  # an empty form: 422, nothing sent
+    "reminders.inbox": ("GET", {}, PATIENTS),
+    "reminders.api_inbox": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "reminders.offline_inbox": ("GET", {}, EVERYONE),  # precached signed out: no one's data in it
+    "reminders.upcoming": ("GET", {}, PATIENTS),
+    "reminders.snooze": ("POST", {"reminder_id": "{reminder_b}"}, OWNER_B),  # no token: 400, nothing moved
+    "clinician.send_message": (
+        "POST",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),  # an empty form: 422, nothing sent
+    ),
+    # Patients for reminders, clinicians for alerts (CLIN-03); administrators have no devices.
     "push.public_key": ("GET", {}, (401, OK, OK, OK, OK, OK)),
-    "push.api_register": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),  # no body: 400
-    "push.api_forget": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "push.remove_device": ("POST", {"device_id": "{device_b}"}, OWNER_B),  # no token: 400, nothing removed
-    "push.send_test": ("POST", {}, PATIENTS),  # no token: 400, nothing sent
+    "push.api_register": ("POST", {}, (401, OK, OK, OK, FORBIDDEN, OK)),  # no body: 400
+    "push.api_forget": ("POST", {}, (401, OK, OK, OK, FORBIDDEN, OK)),
+    # no token: 400, nothing removed
+    "push.remove_device": (
+        "POST",
+        {"device_id": "{device_b}"},
+        (LOGIN, NOT_FOUND, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND),
+    ),
+    "push.send_test": ("POST", {}, (LOGIN, OK, OK, OK, FORBIDDEN, OK)),  # no token: 400, nothing sent
     # Last: signing out ends each client's session (and staff cannot reuse a TOTP code to return).
     "auth.logout": ("POST", {}, EVERYONE),
 }
@@ -357,6 +375,7 @@ def build_world(app, people) -> dict:
         "clinician_victim": people["clinician_victim"].id,
         "other_session": other_session.id,
         "device_b": make_device(people["patient_b"]).id,
+        "reminder_b": Reminder.get(Reminder.session == session_b, Reminder.rule == "session_24h").id,
     }
 
 

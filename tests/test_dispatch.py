@@ -78,7 +78,7 @@ def dispatch(push_app, clock):
 
 def due(patient, rule="test", *, at=START, hours=4, session=None, slot=None):
     return Reminder.create(
-        patient=patient,
+        user=patient,
         rule=rule,
         slot=slot or f"{rule}:{at.isoformat()}",
         session=session,
@@ -169,10 +169,15 @@ def test_every_reminder_of_a_session_arrives_at_its_local_time_across_a_clock_ch
         "after_day2": "2027-03-16 11:30",
         "after_day3": "2027-03-17 11:30",
     }
-    rows = {r.rule: r for r in Reminder.select().where(Reminder.session == session)}
+    rows = {r.rule: r for r in Reminder.select().where(Reminder.session == session, Reminder.rule.in_(list(expected)))}
+    # The patient is told of the booking at once (a message, kept in the inbox).
+    clock.now = booked
+    dispatch()
+    [told] = receiver.wait_for(1)
+    assert told.json["notification"]["body"] == "Your clinic added an appointment."
     assert {rule: to_local(r.due_at, zone).strftime("%Y-%m-%d %H:%M") for rule, r in rows.items()} == expected
 
-    arrived = 0
+    arrived = 1
     for rule in expected:
         reminder = rows[rule]
         clock.now = reminder.due_at - dt.timedelta(seconds=30)
@@ -184,7 +189,7 @@ def test_every_reminder_of_a_session_arrives_at_its_local_time_across_a_clock_ch
         message = receiver.wait_for(arrived)[-1]
         assert message.json["notification"]["tag"] == topic(reminder.id, "test")
         assert Reminder.get_by_id(reminder.id).status == REMINDER_SENT
-    assert receiver.count == len(expected)
+    assert receiver.count == len(expected) + 1
 
 
 def test_a_session_moved_after_planning_reminds_for_the_new_time_only(push_app, receiver, clock, dispatch, people):
@@ -198,12 +203,18 @@ def test_a_session_moved_after_planning_reminds_for_the_new_time_only(push_app, 
     scheduling.move(
         session, by=people.clinician, kind="infusion", wall=dt.datetime(2027, 6, 6, 14), duration_minutes=60, now=booked
     )
+    clock.now = booked
+    dispatch()  # the booking and the move, told at once
+    assert sorted(m.json["notification"]["body"] for m in receiver.wait_for(2)) == [
+        "One of your appointments changed.",
+        "Your clinic added an appointment.",
+    ]
     clock.now = dt.datetime(2027, 6, 4, 14, 0)  # the old day-before moment
     dispatch()
-    assert receiver.count == 0
+    assert receiver.count == 2
     clock.now = dt.datetime(2027, 6, 5, 14, 0)
     dispatch()
-    assert receiver.wait_for(1)[0].json["notification"]["navigate"] == f"http://localhost/sessions/{session.id}"
+    assert receiver.wait_for(3)[-1].json["notification"]["navigate"] == f"http://localhost/sessions/{session.id}"
 
 
 # ---------------------------------------------------------------------------- what push services answer (PUSH-04)
@@ -430,7 +441,7 @@ def _queue(receiver, patients: int, each: int, at: dt.datetime) -> list[int]:
         make_device(patient, receiver=receiver)
         rows.extend(
             {
-                "patient": patient.id,
+                "user": patient.id,
                 "rule": "test",
                 "slot": f"load:{n}",
                 "due_at": at,

@@ -106,6 +106,7 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
         "mood.csv",
         "checkins.csv",
         "sessions.csv",
+        "inbox.csv",
         "journal.csv",
     }
     for name in archive.namelist():
@@ -124,6 +125,7 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
         "safety_alerts",
         "sessions",
         "journal",
+        "reminders",
     }
     assert data["account"]["email"] == patient.email
     assert data["account"]["name"] == "Pat Example"

@@ -38,7 +38,7 @@ def local(moment: dt.datetime, zone: str) -> str:
 
 
 def planned(patient) -> dict[str, Reminder]:
-    rows = Reminder.select().where(Reminder.patient == patient, Reminder.status == REMINDER_PLANNED)
+    rows = Reminder.select().where(Reminder.user == patient, Reminder.status == REMINDER_PLANNED)
     return {row.rule: row for row in rows if row.rule != "checkin"}
 
 
@@ -120,7 +120,7 @@ def test_the_daily_nudge_keeps_its_local_time(app, zone, at, now, quiet, expecte
     planner.plan(patient, now=utc(zone, now))
     first = (
         Reminder.select()
-        .where(Reminder.patient == patient, Reminder.rule == "mood_daily", Reminder.status == REMINDER_PLANNED)
+        .where(Reminder.user == patient, Reminder.rule == "mood_daily", Reminder.status == REMINDER_PLANNED)
         .order_by(Reminder.due_at)
         .first()
     )
@@ -131,7 +131,7 @@ def test_a_repeated_hour_means_its_first_occurrence(app):
     zone = "America/New_York"
     patient = make_patient(timezone=zone, mood_nudge_at="01:30", quiet_start="23:00", quiet_end="00:30")
     planner.plan(patient, now=utc(zone, "2027-11-06 12:00"))
-    first = Reminder.select().where(Reminder.patient == patient).order_by(Reminder.due_at).first()
+    first = Reminder.select().where(Reminder.user == patient).order_by(Reminder.due_at).first()
     assert first.due_at == utc(zone, "2027-11-07 01:30", fold=0) == dt.datetime(2027, 11, 7, 5, 30)
 
 
@@ -214,8 +214,16 @@ def _book(patient, clinician, wall, now):
     return scheduling.book(patient, by=clinician, kind="infusion", wall=wall, duration_minutes=60, zone="UTC", now=now)
 
 
+def planned_for(session):
+    """The session's planned reminders (not the messages telling the patient it was booked or changed)."""
+    return Reminder.select().where(Reminder.session == session, Reminder.rule.in_(list(planner.RULES)))
+
+
 def _by_slot(patient):
-    return {(r.rule, r.slot): r.status for r in Reminder.select().where(Reminder.patient == patient)}
+    return {
+        (r.rule, r.slot): r.status
+        for r in Reminder.select().where(Reminder.user == patient, Reminder.rule.in_(list(planner.RULES)))
+    }
 
 
 BOOKED_AT = dt.datetime(2027, 6, 1, 9, 0)
@@ -224,7 +232,7 @@ BOOKED_AT = dt.datetime(2027, 6, 1, 9, 0)
 def test_booking_plans_a_sessions_reminders_in_the_same_transaction(people):
     patient = User.get_by_id(people.patient.id)
     session = _book(patient, people.clinician, dt.datetime(2027, 6, 10, 14, 0), BOOKED_AT)
-    rows = {r.rule: r for r in Reminder.select().where(Reminder.session == session)}
+    rows = {r.rule: r for r in planned_for(session)}
     assert set(rows) == {"session_24h", "session_2h", "after_evening", "after_day1", "after_day2", "after_day3"}
     assert rows["session_24h"].due_at == dt.datetime(2027, 6, 9, 14, 0)
     assert rows["session_2h"].expires_at == session.starts_at  # never sent after the session began
@@ -256,9 +264,7 @@ def test_moving_a_session_replaces_its_reminders(people):
     for key in old:
         if key[0] != "checkin":
             assert new[key] == REMINDER_CANCELLED
-    live = {
-        r.rule: r for r in Reminder.select().where(Reminder.session == session, Reminder.status == REMINDER_PLANNED)
-    }
+    live = {r.rule: r for r in planned_for(session).where(Reminder.status == REMINDER_PLANNED)}
     assert live["session_24h"].due_at == dt.datetime(2027, 6, 11, 9, 0)
     assert len(live) == 6
 
@@ -271,7 +277,7 @@ def test_moving_it_back_revives_the_same_reminders_without_duplicates(people):
         session = scheduling.move(
             session, by=people.clinician, kind="infusion", wall=wall, duration_minutes=60, zone="UTC", now=BOOKED_AT
         )
-    live = Reminder.select().where(Reminder.session == session, Reminder.status == REMINDER_PLANNED)
+    live = planned_for(session).where(Reminder.status == REMINDER_PLANNED)
     assert sorted(r.rule for r in live) == sorted(planner.RULES.keys() - {"checkin", "mood_daily"})
 
 
@@ -279,7 +285,7 @@ def test_cancelling_cancels_every_reminder_of_the_session(people):
     patient = User.get_by_id(people.patient.id)
     session = _book(patient, people.clinician, dt.datetime(2027, 6, 10, 14, 0), BOOKED_AT)
     scheduling.cancel(session, by=people.clinician, now=BOOKED_AT)
-    statuses = {r.status for r in Reminder.select().where(Reminder.session == session)}
+    statuses = {r.status for r in planned_for(session)}
     assert statuses == {REMINDER_CANCELLED}
 
 
@@ -349,7 +355,7 @@ def test_closing_the_account_cancels_everything_and_forgets_devices(people):
     _book(patient, people.clinician, dt.datetime.now().replace(microsecond=0) + dt.timedelta(days=3), None)
     make_device(patient)
     retention.close_account(patient)
-    assert not Reminder.select().where(Reminder.patient == patient, Reminder.status == REMINDER_PLANNED).exists()
+    assert not Reminder.select().where(Reminder.user == patient, Reminder.status == REMINDER_PLANNED).exists()
     assert not Device.select().where(Device.user == patient).exists()
 
 
@@ -361,7 +367,7 @@ def test_questionnaires_at_the_start_after_milestone_sessions_and_every_four_wee
     now = dt.datetime(2027, 6, 1, 12, 0)
     # At the start: one reminder for both measures, the next evening at 18:00.
     planner.plan(patient, now=now)
-    checkins = list(Reminder.select().where(Reminder.patient == patient, Reminder.rule == "checkin"))
+    checkins = list(Reminder.select().where(Reminder.user == patient, Reminder.rule == "checkin"))
     assert [(r.slot, r.due_at) for r in checkins] == [("baseline", dt.datetime(2027, 6, 2, 18, 0))]
 
     # Answered: the next occasion is four weeks on; session 2 ending adds a reminder the day after it.

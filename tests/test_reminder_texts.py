@@ -120,7 +120,7 @@ def test_stored_wordings_are_all_generic(client, people):
 def reminder(patient, rule, session=None):
     now = dt.datetime.now()
     return Reminder.create(
-        patient=patient,
+        user=patient,
         rule=rule,
         slot="s",
         session=session,

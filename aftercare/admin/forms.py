@@ -6,8 +6,11 @@ from wtforms import EmailField
 from wtforms import IntegerField
 from wtforms import SelectChoice
 from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import TextAreaField
+from wtforms import ValidationError
+from wtforms import widgets
 from wtforms.validators import DataRequired
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
@@ -15,6 +18,7 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
+from ..forms import TIME_RE
 from ..forms import timezone_choices
 from ..forms import valid_email
 from ..forms import valid_timezone
@@ -22,6 +26,7 @@ from ..models import ADMIN
 from ..models import CLINICIAN
 from ..settings import ClinicSettings
 from ..settings import MAX_RETENTION_DAYS
+from ..settings import WEEKDAYS
 
 
 class InviteStaffForm(FlaskForm):
@@ -65,6 +70,42 @@ class SettingsForm(FlaskForm):
         default=30,
     )
 
+    work_days = SelectMultipleField(
+        "Working days",
+        choices=[SelectChoice(str(n), name) for n, name in enumerate(WEEKDAYS)],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validators=[DataRequired(message="Choose at least one working day.")],
+    )
+    work_start = StringField(
+        "Working hours start",
+        default="09:00",
+        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 09:00.")],
+    )
+    work_end = StringField(
+        "Working hours end",
+        default="17:00",
+        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 17:00.")],
+    )
+    escalate_minutes = IntegerField(
+        "Escalate an unacknowledged safety alert after (working minutes)",
+        default=60,
+        validators=[InputRequired(), NumberRange(min=5, max=24 * 60)],
+        description="Counted only within working hours. Then every clinician in the patient's care team and on call "
+        "sees it first on their panel, and their devices are told.",
+    )
+    on_call = SelectMultipleField(
+        "On call for escalated alerts",
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validate_choice=True,
+        description="These clinicians also hear of every escalated alert, and may open that patient's record.",
+    )
+
+    def validate_work_end(self, field):
+        if field.data and self.work_start.data and field.data <= self.work_start.data:
+            raise ValidationError("The working day must end after it starts.")
+
     @property
     def clinic_settings(self) -> ClinicSettings:
         tags = [t.strip().lower()[:32] for t in (self.mood_tags.data or "").split(",") if t.strip()]
@@ -74,6 +115,11 @@ class SettingsForm(FlaskForm):
             crisis_lines=self.crisis_lines.data.strip(),
             retention_days=self.retention_days.data,
             mood_tags=tuple(dict.fromkeys(tags)),
+            work_days=tuple(sorted(int(d) for d in self.work_days.data)),
+            work_start=self.work_start.data,
+            work_end=self.work_end.data,
+            escalate_minutes=self.escalate_minutes.data,
+            on_call=tuple(sorted(int(c) for c in self.on_call.data or ())),
         )
 
 
@@ -88,7 +134,8 @@ class AuditFilterForm(FlaskForm):
     until = DateField("Until", validators=[Optional()])
 
 
-def settings_form(*args, **kwargs) -> SettingsForm:
+def settings_form(*args, clinicians=(), **kwargs) -> SettingsForm:
     form = SettingsForm(*args, **kwargs)
     form.clinic_timezone.choices = timezone_choices()
+    form.on_call.choices = [SelectChoice(str(c.id), c.name) for c in clinicians]
     return form

@@ -22,6 +22,7 @@ from ..forms import EmptyForm
 from ..links import external_url
 from ..models import ADMIN_VISIBLE
 from ..models import AuditEvent
+from ..models import CLINICIAN
 from ..models import Invite
 from ..models import PATIENT
 from ..models import User
@@ -134,7 +135,8 @@ def reset_link(user_id):
 @bp.route("/settings", methods=["GET", "POST"])
 @admins_only
 def settings():
-    form = settings_form()
+    clinicians = User.select().where(User.role == CLINICIAN, User.active == True).order_by(User.name)  # noqa: E712
+    form = settings_form(clinicians=list(clinicians))
     if request.method == "GET":
         current = clinic_settings.current()
         form.clinic_timezone.data = current.timezone
@@ -142,6 +144,10 @@ def settings():
         form.crisis_lines.data = current.crisis_lines or crisis.DEFAULT_LINES
         form.retention_days.data = current.retention_days
         form.mood_tags.data = ", ".join(current.mood_tags)
+        form.work_days.data = [str(d) for d in current.work_days]
+        form.work_start.data, form.work_end.data = current.work_start, current.work_end
+        form.escalate_minutes.data = current.escalate_minutes
+        form.on_call.data = [str(c) for c in current.on_call]
     elif form.validate_on_submit():
         _, problems = crisis.parse(form.crisis_lines.data)
         if problems:

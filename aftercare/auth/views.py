@@ -25,11 +25,13 @@ from ..extensions import login_manager
 from ..forms import EmptyForm
 from ..inputs import safe_path
 from ..models import ACCOUNT_ACTIONS
+from ..models import CLINICIAN
 from ..models import Invite
 from ..models import PasswordReset
 from ..models import PATIENT
 from ..models import User
 from ..pages import require_button
+from ..push import devices
 from .forms import ChangePasswordForm
 from .forms import CodeForm
 from .forms import EnrolTotpForm
@@ -295,9 +297,12 @@ def reset():
 
 
 def _account_page(form: ChangePasswordForm, status: int = 200):
-    overview = accounts.overview(current_user._get_current_object(), websessions.current_id(session))
+    me = current_user._get_current_object()
+    overview = accounts.overview(me, websessions.current_id(session))
+    # Clinicians may hear of a new safety alert on their own devices (CLIN-03).
+    push = devices.panel(me) if me.role == CLINICIAN else {}
     return render_template(
-        "auth/account.html", form=form, button=EmptyForm(), labels=ACCOUNT_ACTIONS, **overview
+        "auth/account.html", form=form, button=EmptyForm(), labels=ACCOUNT_ACTIONS, **overview, **push
     ), status
 
 

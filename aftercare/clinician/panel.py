@@ -6,17 +6,19 @@ from dataclasses import field
 
 from peewee import fn
 
+from .. import alerts
 from ..models import AuditEvent
 from ..models import MoodDay
 from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
+from ..reminders import status as reminder_status
 from ..selfreports import outcomes
 from ..selfreports.outcomes import Outcome
 
 QUIET_DAYS = 7  # "no entry for N days"
 DROP_RECENT_DAYS, DROP_BASE_DAYS, DROP_POINTS = 3, 14, 3.0  # a sharp mood drop
-ATTENTION = ("open alert", "worsening", "mood drop", "no entries")
+ATTENTION = ("escalated", "open alert", "worsening", "mood drop", "no entries", "reminders failing")
 
 
 @dataclass
@@ -27,6 +29,8 @@ class Row:
     last_day: dt.date | None = None
     mood_drop: float | None = None
     flags: list[str] = field(default_factory=list)
+    escalated: int = 0  # open alerts past the clinic's set time (CLIN-03)
+    on_call: bool = False  # not in this clinician's care: shown because they are on call for an escalated alert
 
     @property
     def worse(self) -> list[str]:
@@ -40,8 +44,21 @@ class Row:
 
 
 def build(clinician: User, today: dt.date | None = None) -> list[Row]:
-    """Return one Row per patient in the clinician's care, most in need of attention first."""
-    return rows_for(list(clinician.patients()), today)
+    """Return one Row per patient in the clinician's care, most in need of attention first.
+
+    A clinician on call also gets a row for each patient with an escalated alert (CLIN-03).
+    """
+    mine = list(clinician.patients())
+    theirs = {p.id for p in mine}
+    others = [
+        alert.patient
+        for alert in alerts.escalated_for(clinician).where(SafetyAlert.patient.not_in(list(theirs) or [0]))
+    ]
+    extra = list({p.id: p for p in others}.values())
+    rows = rows_for(mine + extra, today)
+    for row in rows:
+        row.on_call = row.patient.id not in theirs
+    return rows
 
 
 def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
@@ -62,6 +79,16 @@ def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
     ):
         rows[patient_id].open_alerts = count
 
+    for patient_id, count in (
+        SafetyAlert.open()
+        .select(SafetyAlert.patient, fn.COUNT(SafetyAlert.id))
+        .where(SafetyAlert.patient.in_(ids), SafetyAlert.escalated_at.is_null(False))
+        .group_by(SafetyAlert.patient)
+        .tuples()
+    ):
+        rows[patient_id].escalated = count
+    failing = reminder_status.failing(ids)
+
     for patient_id, last_day in (
         MoodDay.select(MoodDay.patient, fn.MAX(MoodDay.day))
         .where(MoodDay.patient.in_(ids))
@@ -78,6 +105,8 @@ def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
         rows[patient_id].mood_drop = _drop(days, today)
 
     for row in rows.values():
+        if row.escalated:
+            row.flags.append("escalated")
         if row.open_alerts:
             row.flags.append("open alert")
         if row.worse:
@@ -86,6 +115,8 @@ def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
             row.flags.append("mood drop")
         if row.last_day is None or (today - row.last_day).days >= QUIET_DAYS:
             row.flags.append("no entries")
+        if row.patient.id in failing:
+            row.flags.append("reminders failing")
     return sorted(rows.values(), key=lambda r: r.attention)
 
 

@@ -7,12 +7,15 @@ from ..journey.record import patient_sessions
 from ..models import AuditEvent
 from ..models import CheckIn
 from ..models import MoodEntry
+from ..models import Reminder
 from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
+from ..reminders import status as reminder_status
 from . import panel
 
 MOOD_DAYS = 30
+MESSAGES_SHOWN = 5
 
 
 def open_record(clinician: User, patient: User) -> dict:
@@ -20,7 +23,8 @@ def open_record(clinician: User, patient: User) -> dict:
 
     The caller has checked the care relationship (access.patient_for_staff).
     """
-    AuditEvent.record("view_patient", actor=clinician, patient=patient)
+    on_call = not clinician.cares_for(patient)  # CLIN-03: opened for an escalated alert
+    AuditEvent.record("view_patient", actor=clinician, patient=patient, detail="on call" if on_call else "")
     since = utcnow() - dt.timedelta(days=MOOD_DAYS)
     alerts = (
         SafetyAlert.select()
@@ -42,4 +46,12 @@ def open_record(clinician: User, patient: User) -> dict:
         "care_team": list(patient.clinicians()),
         "shared_journal": shared_for_patient(patient),
         "journey": patient_sessions(patient),
+        "on_call": on_call,
+        "reach": reminder_status.reach(patient),
+        "messages": list(
+            Reminder.select()
+            .where(Reminder.user == patient, Reminder.rule == "message")
+            .order_by(Reminder.created_at.desc())
+            .limit(MESSAGES_SHOWN)
+        ),
     }

@@ -15,6 +15,7 @@ from ..access import clinicians_only
 from ..access import get_object_or_404
 from ..access import patient_for_staff
 from ..forms import EmptyForm
+from ..inputs import Invalid
 from ..models import CLINICIAN
 from ..models import Invite
 from ..models import PATIENT
@@ -22,6 +23,8 @@ from ..models import SafetyAlert
 from ..models import User
 from ..pages import invite_from
 from ..pages import require_button
+from ..reminders import messages
+from ..reminders.forms import MessageForm
 from ..selfreports.checkins import safety_answer
 from ..selfreports.instruments import INSTRUMENTS
 from ..selfreports.mood import MOOD_WORDS
@@ -88,12 +91,15 @@ def patient(patient_id):
     return render_patient(patient_for_staff(patient_id), AcknowledgeForm())
 
 
-def render_patient(patient: User, acknowledge_form: AcknowledgeForm, status: int = 200):
+def render_patient(
+    patient: User, acknowledge_form: AcknowledgeForm, status: int = 200, message_form: MessageForm | None = None
+):
     """Show one patient's record; every showing is written to the audit log (LOG-01)."""
     return render_template(
         "clinician/patient.html",
         colleague_form=colleague_form(patient),
         acknowledge_form=acknowledge_form,
+        message_form=message_form or MessageForm(),
         mood_words=MOOD_WORDS,
         instruments=INSTRUMENTS,
         safety_answer=safety_answer,
@@ -126,3 +132,21 @@ def add_colleague(patient_id):
     accounts.add_to_care_team(patient, colleague, by=_me())
     flash(f"{colleague.name} is now on {patient.name}'s care team.", "success")
     return redirect(url_for("clinician.patient", patient_id=patient.id))
+
+
+@bp.route("/patients/<int:patient_id>/message", methods=["POST"])
+@clinicians_only
+def send_message(patient_id):
+    """A message to one patient in this clinician's care: pushed like a reminder, kept in their inbox."""
+    patient = patient_for_staff(patient_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            messages.send_message(_me(), patient, title=form.title.data, body=form.body.data)
+        except Invalid as error:
+            for name, message in error.fields.items():
+                getattr(form, name).errors.append(message)
+        else:
+            flash(f"Message sent. It is in {patient.name}'s inbox.", "success")
+            return redirect(url_for("clinician.patient", patient_id=patient.id, _anchor="messages"))
+    return render_patient(patient, AcknowledgeForm(), 422, message_form=form)

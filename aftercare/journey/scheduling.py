@@ -20,6 +20,7 @@ from ..models import SESSION_KINDS
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..reminders import messages
 from ..reminders import planner
 from ..safety import suggests_driving
 
@@ -177,7 +178,8 @@ def practices_for(day: int, no_driving: bool = False) -> list[Practice]:
 # --------------------------------------------------------------------------- changing sessions
 #
 # Each change is one transaction: the check against the patient's other sessions, the row,
-# the renumbering, the patient's reminders planned again, and the audit row (DUR-03).
+# the renumbering, the patient's reminders planned again and told of the change, and the audit
+# row (DUR-03).
 
 
 def _lock(patient: User) -> None:
@@ -205,6 +207,7 @@ def book(patient: User, *, by: User, now: dt.datetime | None = None, **when) -> 
         session = TreatmentSession.create(patient=patient, scheduled_by=by, **fields)
         renumber(patient)
         planner.plan(patient, now)
+        messages.session_changed(_fresh(session), "booked", now)
         AuditEvent.record("session_scheduled", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 
@@ -227,6 +230,8 @@ def move(session: TreatmentSession, *, by: User, now: dt.datetime | None = None,
         TreatmentSession.update(updated_at=utcnow(), **fields).where(TreatmentSession.id == session.id).execute()
         renumber(patient)
         planner.plan(patient, now)
+        if fields["starts_at"] != session.starts_at:
+            messages.session_changed(_fresh(session), "moved", now)
         AuditEvent.record("session_changed", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 
@@ -244,6 +249,7 @@ def cancel(session: TreatmentSession, *, by: User, now: dt.datetime | None = Non
         ).execute()
         renumber(patient)
         planner.plan(patient, now)
+        messages.session_changed(session, "cancelled", now)
         AuditEvent.record("session_cancelled", actor=by, patient=patient, detail=f"session {session.id}")
     return _fresh(session)
 

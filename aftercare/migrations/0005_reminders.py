@@ -1,4 +1,5 @@
-"""Push reminders: devices, the reminder outbox, deliveries, the clinic's wording; a daily mood nudge time."""
+"""Push reminders: devices, the reminder outbox (messages, inbox), deliveries, the clinic's wording; a daily
+mood nudge, kinds turned off, escalated alerts."""
 
 import datetime
 
@@ -35,24 +36,33 @@ def up(migrator, db):
         last_failure_at = DateTimeField(null=True)
         last_status = SmallIntegerField(null=True)
 
+    class SafetyAlert(Base):
+        class Meta:
+            table_name = "safety_alert"
+
     class Reminder(Base):
-        patient = ForeignKeyField(User, on_delete="CASCADE")
+        user = ForeignKeyField(User, on_delete="CASCADE")
         rule = CharField(max_length=32)
         slot = CharField(max_length=80)
         session = ForeignKeyField(TreatmentSession, null=True, on_delete="SET NULL")
-        due_at = DateTimeField(index=True)
+        alert = ForeignKeyField(SafetyAlert, null=True, on_delete="CASCADE")
+        author = ForeignKeyField(User, null=True, on_delete="SET NULL")
+        title = CharField(max_length=60, null=True)
+        due_at = DateTimeField()
         expires_at = DateTimeField()
+        snoozed_until = DateTimeField(null=True)
         status = CharField(max_length=16, default="planned")
         path = CharField(max_length=200)
         text = TextField(default="")
         attempts = SmallIntegerField(default=0)
         lease_until = DateTimeField(null=True)
         sent_at = DateTimeField(null=True)
+        read_at = DateTimeField(null=True)
         created_at = DateTimeField(default=datetime.datetime.utcnow)
         updated_at = DateTimeField(default=datetime.datetime.utcnow)
 
         class Meta:
-            indexes = ((("patient", "rule", "slot"), True), (("status", "due_at"), False))
+            indexes = ((("user", "rule", "slot"), True), (("status", "due_at"), False), (("user", "sent_at"), False))
 
     class Delivery(Base):
         reminder = ForeignKeyField(Reminder, on_delete="CASCADE")
@@ -70,4 +80,8 @@ def up(migrator, db):
         updated_at = DateTimeField(default=datetime.datetime.utcnow)
 
     db.create_tables([Device, Reminder, Delivery, ReminderText])
-    migrator.migrate(migrator.add_column("user", "mood_nudge_at", CharField(max_length=5, null=True)))
+    migrator.migrate(
+        migrator.add_column("user", "mood_nudge_at", CharField(max_length=5, null=True)),
+        migrator.add_column("user", "reminders_off", CharField(max_length=200, default="")),
+        migrator.add_column("safety_alert", "escalated_at", DateTimeField(null=True)),
+    )

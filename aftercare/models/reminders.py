@@ -10,6 +10,7 @@ from .accounts import User
 from .base import BaseModel
 from .base import utcnow
 from .journey import TreatmentSession
+from .selfreports import SafetyAlert
 
 # A reminder's life: planned -> sent (its time came and it went to every device there was),
 # or expired (too late to be of use), cancelled (no longer wanted), failed (no device could take it).
@@ -40,29 +41,41 @@ class Device(BaseModel):
 
 
 class Reminder(BaseModel):
-    """One planned reminder: the outbox is the truth (unique per patient, rule and slot).
+    """One push to one person: a planned reminder, a clinic message, a session change, an alert for staff.
 
-    Planned from events in the same transaction as the event; a worker claims it with a lease when
-    due, sends it to every device, and records each outcome as a Delivery.
+    The outbox is the truth (unique per person, rule and slot). Planned reminders come from the
+    patient's data in the same transaction as the change (reminders/planner.py); messages from
+    whoever wrote them (reminders/messages.py). A worker claims a row with a lease when it is
+    due, writes its in-app text, sends it to every device and records each outcome as a Delivery.
+    Once sent, the row is what the patient's inbox shows.
     """
 
-    patient = ForeignKeyField(User, backref="reminders", on_delete="CASCADE")
-    rule = CharField(max_length=32)  # session_24h, session_2h, after_evening, after_day, checkin, mood_daily
-    slot = CharField(max_length=80)  # which occurrence: "session:12", "session:12:day:2", "phq9:after:4"...
+    user = ForeignKeyField(User, backref="reminders", on_delete="CASCADE")  # who receives it
+    rule = CharField(max_length=32)  # session_24h, after_day1, checkin, mood_daily, message, notice, alert_new...
+    slot = CharField(max_length=80)  # which occurrence: "s12@20270610T1400", "baseline", a date, a uuid
     session = ForeignKeyField(TreatmentSession, null=True, backref="reminders", on_delete="SET NULL")
-    due_at = DateTimeField(index=True)  # UTC, quiet hours already applied
+    alert = ForeignKeyField(SafetyAlert, null=True, backref="pushes", on_delete="CASCADE")
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL")  # who wrote a message or notice
+    title = CharField(max_length=60, null=True)  # a message's own lock-screen title; else the kind's
+    due_at = DateTimeField()  # UTC, quiet hours already applied
     expires_at = DateTimeField()  # UTC: past this, it is marked expired, never sent late
+    snoozed_until = DateTimeField(null=True)  # the patient asked for it later; planning keeps that
     status = CharField(max_length=16, default=PLANNED)
     path = CharField(max_length=200)  # where a tap on the notification opens, within the app
-    text = TextField(default="")  # the in-app text, written when it is sent (it may name the intention)
+    text = TextField(default="")  # the in-app text: a message's words, or written when a reminder is sent
     attempts = SmallIntegerField(default=0)
     lease_until = DateTimeField(null=True)  # a worker holds it until then
     sent_at = DateTimeField(null=True)
+    read_at = DateTimeField(null=True)  # opened in the inbox
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("patient", "rule", "slot"), True), (("status", "due_at"), False))
+        indexes = (
+            (("user", "rule", "slot"), True),
+            (("status", "due_at"), False),
+            (("user", "sent_at"), False),
+        )
 
 
 class Delivery(BaseModel):

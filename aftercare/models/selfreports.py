@@ -140,6 +140,9 @@ class SafetyAlert(BaseModel):
     acknowledged_at = DateTimeField(null=True)
     acknowledged_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     note = TextField(default="")
+    # Still open after the clinic's set working minutes (CLIN-03): shown first to the care team and
+    # the clinicians on call, and pushed to them. Set once.
+    escalated_at = DateTimeField(null=True)
 
     @classmethod
     def open(cls):

@@ -25,6 +25,7 @@ from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
 from ..models import WebSession
+from ..reminders.export import reminders_section
 from ..selfreports.export import alerts_section
 from ..selfreports.export import checkins_section
 from ..selfreports.export import mood_section
@@ -71,6 +72,7 @@ SECTIONS = [
     alerts_section,
     sessions_section,
     journal_section,
+    reminders_section,
 ]
 
 

@@ -3,7 +3,6 @@
 import uuid
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -16,7 +15,7 @@ from ..access import patients_only
 from ..forms import EmptyForm
 from ..journey import scheduling
 from ..push import devices
-from ..push import vapid
+from ..reminders import planner
 from ..safety import CRISIS_PATTERNS
 from ..selfreports import mood
 from ..selfreports.instruments import INSTRUMENTS
@@ -60,6 +59,8 @@ def more():
 def settings():
     user = current_user._get_current_object()
     form = SettingsForm(obj=user)
+    if not form.is_submitted():
+        form.reminders_on.data = [k for k in planner.KINDS if k not in planner.turned_off(user)]
     if form.validate_on_submit():
         accounts.update_time_settings(
             user,
@@ -67,6 +68,7 @@ def settings():
             quiet_start=form.quiet_start.data,
             quiet_end=form.quiet_end.data,
             mood_nudge_at=form.mood_nudge_at.data,
+            reminders_off=form.reminders_off,
         )
         flash("Your settings are saved.", "success")
         return redirect(url_for("patient.settings"))
@@ -74,6 +76,5 @@ def settings():
         "patient/settings.html",
         form=form,
         button=EmptyForm(),
-        devices=list(devices.of(user)),
-        push_key=getattr(vapid.keys(current_app.config), "public", None),
+        **devices.panel(user),
     )

@@ -267,3 +267,11 @@ def of(user: User):
 def touch_success(ids, status: int) -> None:
     if ids:
         Device.update(last_success_at=utcnow(), last_status=status).where(Device.id.in_(list(ids))).execute()
+
+
+def panel(user: User) -> dict:
+    """What the devices panel shows (templates/_partials/push_devices.html): this person's devices and the key."""
+    from . import vapid
+
+    keys = vapid.keys(current_app.config)
+    return {"devices": list(of(user)), "push_key": keys.public if keys else None}

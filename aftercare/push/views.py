@@ -1,4 +1,4 @@
-"""A patient's devices for reminders: turning push on and off, the list in Settings, and a test."""
+"""Devices for push: turning it on and off, the list (a patient's Settings, a clinician's account page), a test."""
 
 from flask import Blueprint
 from flask import current_app
@@ -9,12 +9,14 @@ from flask import url_for
 from flask_login import current_user
 
 from ..access import get_object_or_404
-from ..access import patients_only
+from ..access import roles
 from ..access import signed_in
 from ..exports import iso
 from ..inputs import json_body
+from ..models import CLINICIAN
 from ..models import DELIVERED
 from ..models import Device
+from ..models import PATIENT
 from ..pages import button
 from ..pages import require_button
 from ..reminders import dispatcher
@@ -22,6 +24,9 @@ from . import devices
 from . import vapid
 
 bp = Blueprint("push", __name__)
+
+# Patients get reminders; clinicians hear of safety alerts (CLIN-03). Administrators get neither.
+with_devices = roles(PATIENT, CLINICIAN)
 
 OUTCOME_WORDS = {
     DELIVERED: "sent",
@@ -34,6 +39,13 @@ OUTCOME_WORDS = {
 
 def _me():
     return current_user._get_current_object()
+
+
+def _devices_page() -> str:
+    """Where a person's devices are listed: a patient's Settings, a clinician's account page."""
+    if current_user.role == PATIENT:
+        return url_for("patient.settings", _anchor="reminders")
+    return url_for("auth.account", _anchor="reminders")
 
 
 def device_json(device: Device) -> dict:
@@ -54,7 +66,7 @@ def public_key():
 
 
 @bp.route("/api/v1/devices", methods=["POST"])
-@patients_only
+@with_devices
 def api_register():
     """Store this browser's push subscription (PUSH-03); the page calls it on every app open to stay in step."""
     device, created = devices.register(_me(), json_body())
@@ -62,7 +74,7 @@ def api_register():
 
 
 @bp.route("/api/v1/devices/forget", methods=["POST"])
-@patients_only
+@with_devices
 def api_forget():
     """This browser unsubscribed (or its permission was withdrawn): stop sending to it."""
     data = json_body()
@@ -71,19 +83,19 @@ def api_forget():
 
 
 @bp.route("/settings/devices/<int:device_id>/remove", methods=["POST"])
-@patients_only
+@with_devices
 def remove_device(device_id):
     me = _me()
     device = get_object_or_404(Device, Device.id == device_id, Device.user == me)
     return button(
         lambda: devices.remove(me, device),
         f"{device.name} no longer gets reminders.",
-        url_for("patient.settings", _anchor="reminders"),
+        _devices_page(),
     )
 
 
 @bp.route("/settings/reminders/test", methods=["POST"])
-@patients_only
+@with_devices
 def send_test():
     require_button()
     report = dispatcher.send_test(_me())
@@ -96,4 +108,4 @@ def send_test():
             f"Test reminder {'sent' if reached else 'not delivered'}. {words}.",
             "success" if reached else "error",
         )
-    return redirect(url_for("patient.settings", _anchor="reminders"))
+    return redirect(_devices_page())

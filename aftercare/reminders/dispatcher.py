@@ -27,11 +27,13 @@ from dataclasses import field
 
 from flask import current_app
 
+from .. import alerts
 from ..db import db
 from ..models import DELIVERED
 from ..models import Delivery
 from ..models import Device
 from ..models import GONE
+from ..models import PATIENT
 from ..models import REFUSED
 from ..models import Reminder
 from ..models import REMINDER_CANCELLED
@@ -150,6 +152,7 @@ class Dispatcher:
             planner.top_up(now)
             self._topped_up_at = now
         tally.expired += self.expire(now)
+        alerts.escalate_due(now)  # CLIN-03: its pushes go out in this same pass
         while True:
             batch = self.claim(self.clock())
             if not batch:
@@ -221,7 +224,7 @@ class Dispatcher:
     def deliver(self, batch: list[Reminder]) -> Tally:
         """Send a claimed batch to every device and record what happened."""
         now = self.clock()
-        patients = {u.id: u for u in User.select().where(User.id.in_({r.patient_id for r in batch}))}
+        patients = {u.id: u for u in User.select().where(User.id.in_({r.user_id for r in batch}))}
         devices: dict[int, list[Device]] = {}
         for device in Device.select().where(Device.user.in_(list(patients))).order_by(Device.id):
             devices.setdefault(device.user_id, []).append(device)
@@ -235,7 +238,7 @@ class Dispatcher:
         jobs: list[_Job] = []
         messages: dict[int, texts.Message | None] = {}
         for reminder in batch:
-            patient = patients.get(reminder.patient_id)
+            patient = patients.get(reminder.user_id)
             wording = wordings.get(reminder.rule)
             message = None
             if patient is not None and patient.is_active and wording is not None:
@@ -247,7 +250,7 @@ class Dispatcher:
             data = self._payload(message, reminder.path, tag)
             ttl = int(min(MAX_TTL, max(MIN_TTL, (reminder.expires_at - now).total_seconds())))
             urgency = planner.urgency(reminder.rule)
-            for device in devices.get(reminder.patient_id, []):
+            for device in devices.get(reminder.user_id, []):
                 if (reminder.id, device.id) not in reached:
                     jobs.append(_Job(reminder, device, data, ttl, urgency, tag))
         self._send(jobs)
@@ -377,17 +380,17 @@ def send_test(patient: User) -> TestReport:
         return TestReport("No device gets reminders yet. Turn them on for this device first.", [])
     with db.atomic():
         recent = Reminder.select().where(
-            Reminder.patient == patient, Reminder.rule == "test", Reminder.created_at > now - TEST_PAUSE
+            Reminder.user == patient, Reminder.rule == "test", Reminder.created_at > now - TEST_PAUSE
         )
         if recent.exists():
             return TestReport("A test was sent a moment ago. Give it a few seconds to arrive.", [])
         reminder = Reminder.create(
-            patient=patient,
+            user=patient,
             rule="test",
             slot=now.isoformat(),
             due_at=now,
             expires_at=now + TEST_LIFETIME,
-            path="/settings",
+            path="/settings" if patient.role == PATIENT else "/account",
             created_at=now,
         )
     dispatcher = Dispatcher(threads=1)

@@ -15,3 +15,18 @@ class WordingForm(FlaskForm):
     title = StringField("Lock-screen title", validators=[DataRequired(), Length(max=TITLE_MAX)])
     body = StringField("Lock-screen text", validators=[DataRequired(), Length(max=BODY_MAX)])
     lead = TextAreaField("In the app", validators=[DataRequired(), Length(max=LEAD_MAX)])
+
+
+class MessageForm(FlaskForm):
+    """A message to one patient (a clinician) or to every patient (an administrator's notice)."""
+
+    title = StringField(
+        "Lock-screen title (optional)",
+        validators=[Length(max=TITLE_MAX)],
+        description="Leave empty for the clinic's usual title. General words only: the lock screen is public.",
+    )
+    body = TextAreaField("Message", validators=[DataRequired(message="Write the message."), Length(max=2000)])
+
+
+class SnoozeForm(FlaskForm):
+    when = StringField("When", validators=[DataRequired()])

@@ -75,8 +75,25 @@ RULES = {
         Rule("mood_daily", WALL, "low", event=False, grace=2 * HOUR),
     )
 }
-# Sent when asked for, not planned from the patient's data: planning leaves them alone.
-UNPLANNED = {"test": "normal"}
+# What a patient may turn off, and the rules each covers (the daily nudge is off unless asked for;
+# messages from the clinic and changes to appointments always come).
+KINDS = {
+    "before": ("Before each session", ("session_24h", "session_2h")),
+    "after": ("In the days after a session", ("after_evening", "after_day1", "after_day2", "after_day3")),
+    "checkin": ("When a questionnaire is due", ("checkin",)),
+}
+# Not planned from the patient's data (a test, a message, a change to a session, an alert for
+# staff): planning leaves them alone.
+UNPLANNED = {
+    "test": "normal",
+    "message": "normal",
+    "notice": "normal",
+    "session_booked": "normal",
+    "session_moved": "normal",
+    "session_cancelled": "normal",
+    "alert_new": "high",
+    "alert_escalated": "high",
+}
 
 
 def urgency(rule: str) -> str:
@@ -179,7 +196,7 @@ def settle(want: Want, quiet: Quiet | None, now: dt.datetime) -> dt.datetime | N
 # --------------------------------------------------------------------------- what the patient's data calls for
 
 
-def _slot(session: TreatmentSession) -> str:
+def session_slot(session: TreatmentSession) -> str:
     # The start time is part of the occurrence: a moved session is a new one to remind about,
     # and a reminder already sent for the old time stays what it was.
     return f"s{session.id}@{session.starts_at:%Y%m%dT%H%M}"
@@ -193,7 +210,7 @@ def _session_wants(patient: User, now: dt.datetime) -> list[Want]:
         TreatmentSession.starts_at > now - (AFTER_SESSIONS_DAYS + 2) * DAY,
     )
     for session in recent:
-        slot, start, end = _slot(session), session.starts_at, session.ends_at
+        slot, start, end = session_slot(session), session.starts_at, session.ends_at
         page = f"/sessions/{session.id}"
         if session.status == SCHEDULED and start > now:
             wants.append(Want("session_24h", slot, start - 24 * HOUR, start - 2 * HOUR, page, session.id))
@@ -272,9 +289,16 @@ def _mood_wants(patient: User, now: dt.datetime) -> list[Want]:
     return wants
 
 
+def turned_off(patient: User) -> set[str]:
+    """Return the kinds of reminder (KINDS) the patient turned off."""
+    return {kind for kind in (patient.reminders_off or "").split(",") if kind in KINDS}
+
+
 def wants(patient: User, now: dt.datetime) -> list[Want]:
-    """Return every reminder the patient's data calls for from now on, before quiet hours."""
-    return [*_session_wants(patient, now), *_checkin_wants(patient, now), *_mood_wants(patient, now)]
+    """Return every reminder the patient's data calls for from now on, before quiet hours (kinds turned off left out)."""
+    off = {rule for kind in turned_off(patient) for rule in KINDS[kind][1]}
+    everything = [*_session_wants(patient, now), *_checkin_wants(patient, now), *_mood_wants(patient, now)]
+    return [want for want in everything if want.rule not in off]
 
 
 # --------------------------------------------------------------------------- bringing the outbox in line
@@ -283,13 +307,15 @@ def wants(patient: User, now: dt.datetime) -> list[Want]:
 def plan(patient: User, now: dt.datetime | None = None) -> None:
     """Bring a patient's planned reminders in line with their data. Call it inside the change's transaction."""
     now = now or utcnow()
-    if patient.role != PATIENT or not patient.is_active:
+    if patient.role != PATIENT:
+        return  # staff get alerts, not reminders
+    if not patient.is_active:
         cancel_all(patient)
         return
     quiet = Quiet.of(patient)
     rows = {
         (row.rule, row.slot): row
-        for row in Reminder.select().where(Reminder.patient == patient, Reminder.rule.in_(list(RULES)))
+        for row in Reminder.select().where(Reminder.user == patient, Reminder.rule.in_(list(RULES)))
     }
     planned = {}
     for want in wants(patient, now):
@@ -313,8 +339,14 @@ def plan(patient: User, now: dt.datetime | None = None) -> None:
         }
         row = rows.get(key)
         if row is None:
-            new.append({"patient": patient.id, "rule": want.rule, "slot": want.slot, **fields})
-        elif row.status in (REMINDER_PLANNED, REMINDER_CANCELLED) and not _leased(row, now):
+            new.append({"user": patient.id, "rule": want.rule, "slot": want.slot, **fields})
+            continue
+        # A snooze the patient asked for, or a back-off after a busy push service, is never undone.
+        if row.snoozed_until is not None:
+            fields["due_at"] = due = max(due, row.snoozed_until)
+        if row.attempts and row.status == REMINDER_PLANNED:
+            fields["due_at"] = due = max(due, row.due_at)
+        if row.status in (REMINDER_PLANNED, REMINDER_CANCELLED) and not _leased(row, now):
             current = (row.due_at, row.expires_at, row.path, row.session_id, row.status)
             if current != (due, want.deadline, want.path, want.session_id, REMINDER_PLANNED):
                 Reminder.update(updated_at=now, **fields).where(Reminder.id == row.id).execute()
@@ -337,7 +369,7 @@ def _leased(row: Reminder, now: dt.datetime) -> bool:
 def cancel_all(patient: User) -> None:
     """Cancel everything planned for a patient (an account closed or deactivated)."""
     Reminder.update(status=REMINDER_CANCELLED, updated_at=utcnow()).where(
-        Reminder.patient == patient, Reminder.status == REMINDER_PLANNED
+        Reminder.user == patient, Reminder.status == REMINDER_PLANNED
     ).execute()
 
 
@@ -363,7 +395,7 @@ def top_up(now: dt.datetime | None = None) -> int:
     The only rule that recurs with nothing happening: the dispatcher calls this on each pass.
     """
     now = now or utcnow()
-    waiting = Reminder.select(Reminder.patient).where(
+    waiting = Reminder.select(Reminder.user).where(
         Reminder.rule == "mood_daily", Reminder.status == REMINDER_PLANNED, Reminder.due_at > now
     )
     patients = User.select().where(
@@ -379,3 +411,66 @@ def top_up(now: dt.datetime | None = None) -> int:
             plan(patient, now)
         count += 1
     return count
+
+
+# --------------------------------------------------------------------------- the patient's own changes
+
+SNOOZES = {"hour": "In an hour", "three": "In three hours", "tomorrow": "Tomorrow morning"}
+
+
+class SnoozeError(ValueError):
+    """A snooze that cannot be done; the message is for the patient."""
+
+
+def snooze(patient: User, reminder: Reminder, choice: str, now: dt.datetime | None = None) -> dt.datetime:
+    """Send a planned reminder later (an hour, three hours, or tomorrow when quiet hours end); return when.
+
+    Quiet hours still hold it; a time past the reminder's expiry is refused, never silently dropped.
+    """
+    now = now or utcnow()
+    if choice not in SNOOZES:
+        raise SnoozeError("Choose when to be reminded again.")
+    if reminder.status != REMINDER_PLANNED or reminder.user_id != patient.id or reminder.due_at <= now:
+        raise SnoozeError("This reminder is already on its way, so it cannot be moved.")
+    quiet = Quiet.of(patient)
+    if choice == "tomorrow":
+        morning = quiet.end if quiet is not None else dt.time(9, 0)
+        target = at_local(to_local(now, patient.timezone).date() + DAY, morning, patient.timezone)
+    else:
+        target = max(reminder.due_at, now) + (HOUR if choice == "hour" else 3 * HOUR)
+    if quiet is not None and quiet.holds(target):
+        target = quiet.ends_after(target)
+    if target >= reminder.expires_at:
+        last = to_local(reminder.expires_at, patient.timezone)
+        raise SnoozeError(
+            f"That would be too late: this reminder is only useful until {last:%A} at {last:%H:%M}. Choose a sooner time."
+        )
+    with db.atomic():
+        updated = (
+            Reminder.update(due_at=target, snoozed_until=target, updated_at=now)
+            .where(
+                Reminder.id == reminder.id,
+                Reminder.status == REMINDER_PLANNED,
+                Reminder.lease_until.is_null() | (Reminder.lease_until <= now),
+            )
+            .execute()
+        )
+    if not updated:
+        raise SnoozeError("This reminder is already on its way, so it cannot be moved.")
+    return target
+
+
+def upcoming(patient: User, now: dt.datetime | None = None, days: int = 14):
+    """Return the query for the patient's planned reminders in the coming days, soonest first."""
+    now = now or utcnow()
+    return (
+        Reminder.select()
+        .where(
+            Reminder.user == patient,
+            Reminder.status == REMINDER_PLANNED,
+            Reminder.rule.in_(list(RULES)),
+            Reminder.due_at <= now + dt.timedelta(days=days),
+            Reminder.expires_at > now,
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+    )

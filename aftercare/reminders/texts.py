@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import workhours
 from ..db import db
 from ..journey import preparation
 from ..journey import scheduling
@@ -22,6 +23,7 @@ from ..localtime import to_local
 from ..models import AuditEvent
 from ..models import Intention
 from ..models import ReminderText
+from ..models import SafetyAlert
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
@@ -96,19 +98,24 @@ class Wording:
     body: str
     lead: str
     placeholders: tuple[str, ...]
+    inbox: str = ""  # the heading in the patient's inbox
     edited: bool = False  # an administrator's wording, not the default
 
 
 def _defaults() -> dict[str, Wording]:
     spec = tomllib.loads((Path(__file__).parent / "texts.toml").read_text(encoding="utf-8"))
     return {
-        rule: Wording(rule, v["label"], v["title"], v["body"], v["lead"], tuple(v["placeholders"]))
+        rule: Wording(rule, v["label"], v["title"], v["body"], v["lead"], tuple(v["placeholders"]), v["inbox"])
         for rule, v in spec.items()
     }
 
 
 DEFAULTS = _defaults()
 KINDS = tuple(DEFAULTS)
+# Written when they are created (a clinician's words, a change to a session), not when sent.
+WRITTEN_AHEAD = frozenset({"message", "notice", "session_booked", "session_moved", "session_cancelled"})
+# For staff devices, about a safety alert.
+STAFF_KINDS = frozenset({"alert_new", "alert_escalated"})
 
 
 def wordings() -> dict[str, Wording]:
@@ -118,7 +125,7 @@ def wordings() -> dict[str, Wording]:
         default = DEFAULTS.get(row.rule)
         if default is not None:
             result[row.rule] = Wording(
-                row.rule, default.label, row.title, row.body, row.lead, default.placeholders, edited=True
+                row.rule, default.label, row.title, row.body, row.lead, default.placeholders, default.inbox, edited=True
             )
     return result
 
@@ -231,13 +238,14 @@ def message(reminder, patient: User, wording: Wording, now: dt.datetime | None =
     answered, today's mood is already logged): the dispatcher then sends nothing.
     """
     now = now or utcnow()
+    if reminder.rule in WRITTEN_AHEAD:
+        return Message(title=reminder.title or wording.title, body=wording.body, text=reminder.text)
     write = _WRITERS.get(reminder.rule, _plain)
     parts = write(reminder, patient, now)
     if parts is None:
         return None
     values, extra = parts
-    lead = wording.lead.format_map({name: values.get(name, "") for name in wording.placeholders})
-    text = "\n\n".join(p for p in (" ".join(lead.split()), *extra) if p)
+    text = "\n\n".join(p for p in (fill(wording.lead, wording.placeholders, values), *extra) if p)
     return Message(title=wording.title, body=wording.body, text=text)
 
 
@@ -303,7 +311,26 @@ def _mood(reminder, patient, now):
     return {}, []
 
 
+def _alert(reminder, clinician, now):
+    alert = SafetyAlert.get_or_none(SafetyAlert.id == reminder.alert_id) if reminder.alert_id else None
+    if alert is None or alert.acknowledged_at is not None:
+        return None  # a colleague has acted on it
+    waited = workhours.working_minutes(alert.created_at, now)
+    return {"minutes": str(waited)}, ["Open the patient's record to see it and acknowledge it."]
+
+
+def fill(lead: str, placeholders, values: dict) -> str:
+    """Fill a wording's lead with the values for its placeholders (missing ones left empty)."""
+    return " ".join(lead.format_map({name: values.get(name, "") for name in placeholders}).split())
+
+
+def inbox_heading(wording: Wording, author: str | None = None) -> str:
+    return wording.inbox.replace("{author}", author or "your clinic")
+
+
 _WRITERS = {
+    "alert_new": _alert,
+    "alert_escalated": _alert,
     "session_24h": _before,
     "session_2h": _before,
     "after_evening": _evening,

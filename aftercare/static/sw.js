@@ -1,9 +1,10 @@
 // aftercare service worker, served at /sw.js so that its scope is the whole app.
 //
 // Rules, because pages carry health data:
-// - HTML is never written to a cache. Only the two public pages below, fetched
+// - HTML is never written to a cache. Only the three public pages below, fetched
 //   without cookies at install time, are kept, so offline there is always a way
-//   to crisis resources (CLIN-05).
+//   to crisis resources (CLIN-05). The offline inbox page holds no one's messages:
+//   inbox.js fills it from the copy the page kept in localStorage.
 // - Static files are cached; APIs and everything else go to the network untouched.
 // - Entries saved offline wait in the IndexedDB outbox (outbox.js), not in a cache;
 //   Background Sync sends them when the connection returns.
@@ -15,17 +16,19 @@
 // A change to it also updates this worker (imported scripts are compared on update checks).
 importScripts("/static/js/outbox.js");
 
-const VERSION = "v5";
+const VERSION = "v6";
 const CACHE = `aftercare-${VERSION}`;
 const SHELL = [
   "/offline",
   "/crisis",
+  "/inbox/offline",
   "/static/css/app.css",
   "/static/js/app.js",
   "/static/js/sync.js",
   "/static/js/outbox.js",
   "/static/js/crisis.js",
   "/static/js/mood.js",
+  "/static/js/inbox.js",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
   "/static/icons/favicon.svg",
@@ -78,14 +81,17 @@ async function page(request, url) {
     refreshPublicPages();
     return response;
   } catch (error) {
-    return fromShell(url.pathname === "/crisis" ? "/crisis" : "/offline");
+    return fromShell(OFFLINE_PAGES[url.pathname] ?? "/offline");
   }
 }
+
+// Offline, these paths get their own page from the shell; every other page gets /offline.
+const OFFLINE_PAGES = { "/crisis": "/crisis", "/inbox": "/inbox/offline" };
 
 // The crisis and offline pages carry the clinic's own lines and phone number, which an
 // administrator may change: while online, fetch them again every few hours (signed out, like
 // at install), so an installed app never shows an old number offline.
-const PUBLIC_PAGES = ["/offline", "/crisis"];
+const PUBLIC_PAGES = ["/offline", "/crisis", "/inbox/offline"];
 const REFRESH_EVERY_MS = 6 * 60 * 60 * 1000;
 let refreshedAt = 0;
 

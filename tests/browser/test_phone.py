@@ -22,7 +22,7 @@ PHONES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
     "small": {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True},
 }
-TABS = (("Today", "/home"), ("Journal", "/journal"), ("History", "/history"), ("More", "/more"))
+TABS = (("Today", "/home"), ("Journal", "/journal"), ("Inbox", "/inbox"), ("History", "/history"), ("More", "/more"))
 LOGINS = [login for _, login, _, _, _ in PATIENTS]
 
 
@@ -78,7 +78,7 @@ def test_every_demo_patient_taps_a_mood_on_the_first_screen(new_context, demo_se
         button = page.locator(f"fieldset.mood-scale button[name=score][value='{n}']")
         expect(button).to_be_visible()
         assert_on_first_screen(page, button, above=top_of_tabs)
-    assert_on_first_screen(page, page.get_by_role("link", name="Help now"))
+    assert_on_first_screen(page, page.get_by_role("link", name="Help now", exact=True))
     if size == "phone":
         check_a11y(page, f"today-{login}")
 
@@ -96,7 +96,7 @@ def test_the_tabs_are_at_the_bottom_and_every_tab_works(new_context, demo_server
         tabbar_top(page)
         box = current.bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, box  # a thumb's target
-        assert_on_first_screen(page, page.get_by_role("link", name="Help now"))
+        assert_on_first_screen(page, page.get_by_role("link", name="Help now", exact=True))
         check_a11y(page, f"tab-{label.lower()}")
     # From More, every other place is one more tap: sessions, settings, data, account, sign out.
     for name in ("Your sessions", "Reminders and quiet hours", "My data", "My account"):
@@ -130,17 +130,17 @@ def test_crisis_help_is_one_tap_away_on_every_patient_page_online_and_offline(ne
     session_link = None
     for path in paths:
         page.goto(f"{demo_server.url}{path}")
-        help_now = page.get_by_role("link", name="Help now")
+        help_now = page.get_by_role("link", name="Help now", exact=True)
         assert_on_first_screen(page, help_now)
         if path == "/sessions":
             session_link = page.locator("a.session-tile").first.get_attribute("href")
     page.goto(f"{demo_server.url}{session_link}")
-    assert_on_first_screen(page, page.get_by_role("link", name="Help now"))
+    assert_on_first_screen(page, page.get_by_role("link", name="Help now", exact=True))
 
     page.context.set_offline(True)
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
-    help_now = page.get_by_role("link", name="Help now")
+    help_now = page.get_by_role("link", name="Help now", exact=True)
     assert_on_first_screen(page, help_now)
     help_now.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Help right now")

@@ -63,6 +63,26 @@ for (const button of document.querySelectorAll("[data-install-button]")) {
   });
 }
 
+// The inbox copy kept for reading offline (inbox.js) belongs to one account: gone at sign-out, and
+// gone when a page shows that someone else is signed in.
+const INBOX_COPY = "aftercare.inbox";
+try {
+  const copy = JSON.parse(localStorage.getItem(INBOX_COPY) || "null");
+  const user = document.body.dataset.user;
+  if (copy && user && copy.user !== user) localStorage.removeItem(INBOX_COPY);
+} catch {
+  localStorage.removeItem(INBOX_COPY);
+}
+document.addEventListener(
+  "submit",
+  (event) => {
+    if (event.target instanceof HTMLFormElement && event.target.matches('form[action="/logout"]')) {
+      localStorage.removeItem(INBOX_COPY);
+    }
+  },
+  true,
+);
+
 // Confirm destructive POSTs. Delegated on document so forms added later are covered too.
 document.addEventListener("submit", (event) => {
   const form = event.target;

@@ -87,7 +87,9 @@ async function forget(endpoint) {
 
 // Every app open: the server learns what the browser really has.
 export async function reconcile() {
-  if (!supported || !document.body.hasAttribute("data-patient") || sessionStorage.getItem(CHECKED_KEY)) return;
+  const body = document.body;
+  if (!supported || !(body.hasAttribute("data-patient") || body.hasAttribute("data-push-user"))) return;
+  if (sessionStorage.getItem(CHECKED_KEY)) return;
   sessionStorage.setItem(CHECKED_KEY, "1");
   try {
     const subscription = await (await registration()).pushManager.getSubscription();
@@ -159,7 +161,7 @@ function settings(panel) {
         say(result.data.message || "Reminders could not be turned on. Please try again.");
         return;
       }
-      say("Reminders are on for this device.");
+      say("Turned on for this device.");
       window.location.reload(); // the device list shows it, with the test button
     } catch (error) {
       console.warn("reminders:", error);
