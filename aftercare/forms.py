@@ -44,22 +44,21 @@ def timezone_choices():
     return [SelectChoice(z, z.replace("_", " ")) for z in zones()]
 
 
+def clock_field(label: str, default: str) -> StringField:
+    """A required time of day, HH:MM (the browser shows a time picker: attrs={'type': 'time'})."""
+    return StringField(
+        label, default=default, validators=[InputRequired(), Regexp(TIME_RE, message=f"Use a time like {default}.")]
+    )
+
+
 class TimeSettingsMixin:
     """The patient's time zone and quiet hours, which reminders are planned around."""
 
     timezone = SelectField(
         "Your time zone", default="UTC", validators=[DataRequired(), valid_timezone], validate_choice=False
     )
-    quiet_start = StringField(
-        "Quiet hours start",
-        default="21:00",
-        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 21:00.")],
-    )
-    quiet_end = StringField(
-        "Quiet hours end",
-        default="08:00",
-        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 08:00.")],
-    )
+    quiet_start = clock_field("Quiet hours start", "21:00")
+    quiet_end = clock_field("Quiet hours end", "08:00")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,7 +18,7 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
-from ..forms import TIME_RE
+from ..forms import clock_field
 from ..forms import timezone_choices
 from ..forms import valid_email
 from ..forms import valid_timezone
@@ -77,16 +77,8 @@ class SettingsForm(FlaskForm):
         option_widget=widgets.CheckboxInput(),
         validators=[DataRequired(message="Choose at least one working day.")],
     )
-    work_start = StringField(
-        "Working hours start",
-        default="09:00",
-        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 09:00.")],
-    )
-    work_end = StringField(
-        "Working hours end",
-        default="17:00",
-        validators=[InputRequired(), Regexp(TIME_RE, message="Use a time like 17:00.")],
-    )
+    work_start = clock_field("Working hours start", "09:00")
+    work_end = clock_field("Working hours end", "17:00")
     escalate_minutes = IntegerField(
         "Escalate an unacknowledged safety alert after (working minutes)",
         default=60,

@@ -463,14 +463,8 @@ def snooze(patient: User, reminder: Reminder, choice: str, now: dt.datetime | No
 def upcoming(patient: User, now: dt.datetime | None = None, days: int = 14):
     """Return the query for the patient's planned reminders in the coming days, soonest first."""
     now = now or utcnow()
-    return (
-        Reminder.select()
-        .where(
-            Reminder.user == patient,
-            Reminder.status == REMINDER_PLANNED,
-            Reminder.rule.in_(list(RULES)),
-            Reminder.due_at <= now + dt.timedelta(days=days),
-            Reminder.expires_at > now,
-        )
-        .order_by(Reminder.due_at, Reminder.id)
+    planned = Reminder.select().where(
+        Reminder.user == patient, Reminder.status == REMINDER_PLANNED, Reminder.rule.in_(list(RULES))
     )
+    coming = planned.where(Reminder.due_at <= now + dt.timedelta(days=days), Reminder.expires_at > now)
+    return coming.order_by(Reminder.due_at, Reminder.id)

@@ -134,12 +134,6 @@ def _admin_page(form: MessageForm, status_code: int = 200):
     ), status_code
 
 
-@bp.route("/admin/reminders/")
-@admins_only
-def index():
-    return _admin_page(MessageForm())
-
-
 @bp.route("/admin/reminders/notice", methods=["POST"])
 @admins_only
 def send_notice():
@@ -155,6 +149,13 @@ def send_notice():
             flash(f"Notice sent to {count} patient(s). It is in each one's inbox.", "success")
             return redirect(url_for("reminders.index"))
     return _admin_page(form, 422)
+
+
+@bp.route("/admin/reminders/")
+@admins_only
+def index():
+    """Whether reminders reach phones, the queue and alert waits as counts, a notice, and each kind's wording."""
+    return _admin_page(MessageForm())
 
 
 @bp.route("/admin/reminders/<rule>", methods=["GET", "POST"])
