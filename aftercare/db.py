@@ -1,5 +1,6 @@
 """The database: a peewee proxy bound per app, pooled connections, migrations."""
 
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import unquote
@@ -117,3 +118,52 @@ def is_locked(error: OperationalError) -> bool:
     """Tell whether an OperationalError means the database is busy (DUR-05)."""
     message = str(error).lower()
     return "locked" in message or "busy" in message
+
+
+class Prepared:
+    """A hot-path statement written once as SQL with ? placeholders and run as it is.
+
+    Building a peewee query costs more than SQLite takes to run it (most of a mood post's time
+    went there), so the few statements every request or every mood entry runs are written out.
+    The SQL is plain enough for SQLite and PostgreSQL alike; the placeholder becomes %s for
+    psycopg. Everything else uses peewee as usual.
+    """
+
+    def __init__(self, sql: str):
+        self.text = " ".join(sql.split())
+        self._by_param: dict[str, str] = {}
+
+    def sql(self) -> str:
+        param = db.obj.param
+        text = self._by_param.get(param)
+        if text is None:
+            text = self._by_param[param] = self.text if param == "?" else self.text.replace("?", param)
+        return text
+
+    def run(self, *params):
+        """Execute and return the cursor."""
+        return db.obj.execute_sql(self.sql(), params)
+
+    def one(self, *params):
+        """Execute and return the first row, or None."""
+        return self.run(*params).fetchone()
+
+
+def columns(model, alias: str = "") -> str:
+    """Return a model's columns for a SELECT list, in `sorted_fields` order (for `row_to`)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{field.column_name}"' for field in model._meta.sorted_fields)
+
+
+def row_to(model, values):
+    """Make a model instance from values in `columns(model)` order, converted as peewee would."""
+    instance = model(__no_default__=True)  # no defaults computed, nothing marked dirty
+    instance.__data__ = {
+        field.name: field.python_value(value) for field, value in zip(model._meta.sorted_fields, values, strict=True)
+    }
+    return instance
+
+
+def joined():
+    """Join the caller's transaction if there is one (no savepoint to pay for), else open one."""
+    return contextlib.nullcontext() if db.in_transaction() else db.atomic()

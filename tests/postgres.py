@@ -7,7 +7,7 @@ and put back after each truncation, with their sequences moved past them.
 
 from aftercare.models import MODELS
 
-AUDIT_TABLES = ("audit_event", "audit_head")
+AUDIT_TABLES = ("audit_event", "audit_head", "audit_seal")
 _seeded: dict[str, tuple[list[str], list[tuple]]] = {}
 
 

@@ -1,7 +1,12 @@
 """LOG-01/02: who looked at which patient, in a hash chain nobody can rewrite."""
 
+import threading
+
+import pytest
+
 from aftercare.db import db
 from aftercare.models import AuditEvent
+from aftercare.models import AuditSeal
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
@@ -70,6 +75,12 @@ def _is_postgres():
     return "Postgres" in type(db.obj).__name__
 
 
+def _is_postgres_url() -> bool:
+    from tests.conftest import PG_URL
+
+    return bool(PG_URL)
+
+
 def _refused(sql, params=()):
     try:
         with db.atomic():
@@ -114,18 +125,19 @@ def test_verify_prints_the_head_and_checks_a_recorded_one(app, runner):
         AuditEvent.record("test_event", actor=actor, detail=f"n={n}")
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
-    last = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
-    recorded = f"{last.hash}:4"
-    assert recorded in result.output
+    recorded = result.output.split("head ")[1].split()[0]
+    head_hash, count = recorded.split(":")
+    assert count == "4" and AuditSeal.get(AuditSeal.hash == head_hash).total == 4
     # Later, with more events, the recorded head is still part of the chain.
     AuditEvent.record("test_event", actor=actor, detail="n=4")
     result = runner.invoke(args=["audit", "verify", "--expect", recorded])
     assert result.exit_code == 0, result.output
-    assert "matches" in result.output
+    assert "still in the chain" in result.output
+    assert result.output.split("head ")[1].split()[0].endswith(":5")  # and the new head covers the new event
     # A head that is not in the chain (the chain was rewritten, or the record is wrong) fails.
     result = runner.invoke(args=["audit", "verify", "--expect", f"{'f' * 64}:4"])
     assert result.exit_code == 1
-    result = runner.invoke(args=["audit", "verify", "--expect", f"{last.hash}:9"])
+    result = runner.invoke(args=["audit", "verify", "--expect", f"{head_hash}:9"])
     assert result.exit_code == 1
     result = runner.invoke(args=["audit", "verify", "--expect", "not-a-head"])
     assert result.exit_code == 2
@@ -139,18 +151,20 @@ def test_a_rewritten_chain_fails_against_the_recorded_head(app, runner):
     recorded = runner.invoke(args=["audit", "verify"]).output.split("head ")[1].split()[0]
     with db.atomic():
         if _is_postgres():
-            db.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
-            db.execute_sql("ALTER TABLE audit_head DISABLE TRIGGER USER")
+            for table in ("audit_event", "audit_head", "audit_seal"):
+                db.execute_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             db.execute_sql("DELETE FROM audit_event")
+            db.execute_sql("DELETE FROM audit_seal")
             db.execute_sql("UPDATE audit_head SET count = 0, hash = %s", ("0" * 64,))
-            db.execute_sql("ALTER TABLE audit_event ENABLE TRIGGER USER")
-            db.execute_sql("ALTER TABLE audit_head ENABLE TRIGGER USER")
+            for table in ("audit_event", "audit_head", "audit_seal"):
+                db.execute_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         else:
             names = [row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
             for name in names:
                 if name.startswith("audit_"):
                     db.execute_sql(f"DROP TRIGGER {name}")
             db.execute_sql("DELETE FROM audit_event")
+            db.execute_sql("DELETE FROM audit_seal")
             db.execute_sql("UPDATE audit_head SET count = 0, hash = ?", ("0" * 64,))
     AuditEvent.record("test_event", actor=actor, detail="forged")
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # internally consistent...
@@ -196,3 +210,66 @@ def test_admin_log_shows_no_clinical_events(client, auth):
     assert "alert_acknowledged" not in options
     filtered = client.get("/admin/audit?action=alert_acknowledged").get_data(as_text=True)
     assert "alert" not in filtered.split("<tbody>")[1] if "<tbody>" in filtered else True
+
+
+# LOG-05 without a hot row: the log is several chains, tied together by seals.
+
+
+def test_every_lane_is_checked_and_tied_into_the_head(app, runner):
+    actor = make_admin()
+    for lane in (0, 3, 5, 3, 0):
+        AuditEvent.record("test_event", actor=actor, detail=f"lane {lane}", lane=lane)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "intact: 5 event(s)" in result.output  # make_admin writes no audit row
+    recorded = result.output.split("head ")[1].split()[0]
+    assert recorded.endswith(":5")
+    # A row changed in one lane is found, whichever lane it is in.
+    victim = AuditEvent.get(AuditEvent.lane == 5)
+    with db.atomic():
+        if _is_postgres():
+            db.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
+            db.execute_sql("UPDATE audit_event SET detail = 'changed' WHERE id = %s", (victim.id,))
+            db.execute_sql("ALTER TABLE audit_event ENABLE TRIGGER USER")
+        else:
+            db.execute_sql("DROP TRIGGER audit_event_no_update")
+            db.execute_sql("UPDATE audit_event SET detail = 'changed' WHERE id = ?", (victim.id,))
+    assert AuditEvent.verify_chain().broken == victim.id
+    assert runner.invoke(args=["audit", "verify", "--expect", recorded]).exit_code == 1
+
+
+def test_seals_are_append_only(app):
+    AuditEvent.record("test_event", actor=None)
+    AuditEvent.seal()
+    assert _refused("DELETE FROM audit_seal")
+    assert _refused("UPDATE audit_seal SET total = 0")
+
+
+@pytest.mark.skipif(not _is_postgres_url(), reason="row locks between writers: the PostgreSQL run checks this")
+def test_writers_in_different_lanes_do_not_wait_for_each_other(app):
+    holding, release = threading.Event(), threading.Event()
+
+    def first_writer():
+        with db.atomic():
+            AuditEvent.record("test_event", actor=None, detail="first", lane=1)
+            holding.set()
+            release.wait(10)  # lane 1's head stays locked until this transaction ends
+
+    first = threading.Thread(target=first_writer)
+    first.start()
+    assert holding.wait(5)
+    other_lane = threading.Thread(target=lambda: AuditEvent.record("test_event", actor=None, detail="other", lane=2))
+    same_lane = threading.Thread(target=lambda: AuditEvent.record("test_event", actor=None, detail="same", lane=1))
+    other_lane.start()
+    same_lane.start()
+    other_lane.join(5)
+    same_lane.join(0.5)
+    try:
+        assert not other_lane.is_alive(), "a writer in another lane waited for the first one"
+        assert same_lane.is_alive(), "the same lane is one chain: its next writer waits for the head"
+    finally:
+        release.set()
+        first.join(5)
+        same_lane.join(5)
+    check = AuditEvent.verify_chain()
+    assert (check.checked, check.broken) == (3, None)

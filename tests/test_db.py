@@ -25,6 +25,7 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
         "0003_journey",
         "0004_hardening",
         "0005_reminders",
+        "0006_performance",
     ]
     assert migrate_database(database) == []
     database.close_all()
@@ -64,12 +65,12 @@ def test_audit_rows_cannot_be_changed_or_deleted(app):
 
 
 def test_a_locked_database_answers_503_with_retry_after(app, client, monkeypatch):
-    from aftercare.pwa import views
+    from aftercare import crisis
 
     def locked(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(views.crisis, "current_lines", locked)
+    monkeypatch.setattr(crisis, "current_lines", locked)
     response = client.get("/crisis")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"

@@ -54,9 +54,13 @@ def verify(expect):
     """Check that the audit log's hash chain is unbroken, and print its head to keep elsewhere (LOG-05)."""
     check = AuditEvent.verify_chain(expect)
     if check.broken is not None:
-        where = "at the chain head" if check.broken == -1 else f"at event {check.broken}"
+        where = {-1: "at a lane's head", -2: "in the seals that tie the lanes together"}.get(
+            check.broken, f"at event {check.broken}"
+        )
         raise click.ClickException(f"Audit chain broken {where} after {check.checked} intact event(s).")
-    click.echo(f"Audit chain intact: {check.checked} event(s), head {check.head}:{check.checked}")
+    # Intact: seal what is there now, so the head printed covers every event.
+    seal = AuditEvent.seal()
+    click.echo(f"Audit chain intact: {check.checked} event(s), head {seal.hash}:{seal.total}")
     click.echo("Keep the head somewhere outside this server; `audit verify --expect HASH:COUNT` checks it later.")
     if expect is None:
         return
@@ -65,4 +69,6 @@ def verify(expect):
             f"The recorded head {expect[0]}:{expect[1]} is not in the chain: the log was rewritten "
             "since it was recorded, or the record is wrong."
         )
-    click.echo(f"The recorded head {expect[0]}:{expect[1]} matches event number {expect[1]} of the chain.")
+    click.echo(
+        f"The recorded head {expect[0]}:{expect[1]} is still in the chain, covering its first {expect[1]} events."
+    )

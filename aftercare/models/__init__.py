@@ -17,6 +17,7 @@ from .audit import ACCOUNT_ACTIONS
 from .audit import ADMIN_VISIBLE
 from .audit import AuditEvent
 from .audit import AuditHead
+from .audit import AuditSeal
 from .audit import GENESIS
 from .audit import SECURITY_ACTIONS
 from .base import ADMIN
@@ -74,6 +75,7 @@ MODELS = [
     SecurityNotice,
     ClinicSetting,
     AuditHead,
+    AuditSeal,
     AuditEvent,
     MoodEntry,
     MoodDay,
@@ -99,6 +101,7 @@ __all__ = [
     "ADMIN_VISIBLE",
     "AuditEvent",
     "AuditHead",
+    "AuditSeal",
     "BaseModel",
     "CANCELLED",
     "CLINICIAN",

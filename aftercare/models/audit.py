@@ -1,29 +1,63 @@
-"""The append-only, hash-chained audit log (LOG-01/02/05/06)."""
+"""The append-only, hash-chained audit log (LOG-01/02/05/06).
+
+The log is LANES hash chains, each with its own head row, so two writers in different lanes never
+wait for each other (on SQLite, where one writer holds the whole database anyway, every row goes
+to lane 0). `seal()` ties the lanes' heads together into one clinic chain (audit_seal), whose
+latest link is the head `audit verify` prints as HASH:COUNT and later proves is still there.
+"""
 
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from peewee import CharField
 from peewee import DateTimeField
 from peewee import IntegerField
+from peewee import SmallIntegerField
+from peewee import TextField
 
 from ..db import db
+from ..db import joined
+from ..db import Prepared
 from .accounts import User
 from .base import BaseModel
 from .base import utcnow
 
 
 class AuditHead(BaseModel):
-    """The end of the audit hash chain; triggers let its count only grow (LOG-05)."""
+    """The end of one lane's hash chain (id = lane + 1); triggers let its count only grow (LOG-05)."""
 
     id = IntegerField(primary_key=True)
     count = IntegerField(default=0)
     hash = CharField(max_length=64)
 
 
+class AuditSeal(BaseModel):
+    """One link of the clinic chain: every lane's count and head at a moment, chained (append-only)."""
+
+    at = DateTimeField(default=utcnow)
+    total = IntegerField()  # events in all lanes
+    lanes = TextField()  # JSON: [[lane, count, hash], ...] in lane order
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64, unique=True)
+
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.prev_hash}|{self.total}|{self.lanes}".encode()).hexdigest()
+
+
 GENESIS = "0" * 64
+LANES = 8  # audit_head rows 1..8 (migration 0006)
+
+
+def lane_for_this_writer() -> int:
+    """Pick this process and thread's lane: fixed per writer, so its own rows stay in order in one chain."""
+    if not db.for_update:
+        return 0  # SQLite: one writer at a time, one chain
+    return (os.getpid() * 7919 + threading.get_ident()) % LANES
+
 
 # What an administrator's audit view shows (LOG-06): who did what to which account, and who
 # opened whose record. Everything else (self-reports, alerts, sessions, journal) is clinical:
@@ -92,6 +126,15 @@ SECURITY_ACTIONS = (
 )
 
 
+HEAD = Prepared("SELECT hash FROM audit_head WHERE id = ?")
+HEAD_FOR_UPDATE = Prepared("SELECT hash FROM audit_head WHERE id = ? FOR UPDATE")
+INSERT_EVENT = Prepared(
+    """INSERT INTO audit_event (at, actor_id, actor_role, patient_id, subject_id, action, detail, prev_hash, hash, lane)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"""
+)
+MOVE_HEAD = Prepared("UPDATE audit_head SET count = count + ?, hash = ? WHERE id = ?")
+
+
 class AuditEvent(BaseModel):
     """One append-only, hash-chained audit row (LOG-01/02). No PHI in `detail`."""
 
@@ -107,9 +150,10 @@ class AuditEvent(BaseModel):
     detail = CharField(max_length=255, default="")
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64, unique=True)
+    lane = SmallIntegerField(default=0)  # which chain (see the module's docstring)
 
     def digest(self) -> str:
-        """Return the hash of this row's content chained to the previous row."""
+        """Return the hash of this row's content chained to the previous row of its lane."""
         fields = [
             self.prev_hash,
             self.at.isoformat(timespec="microseconds"),
@@ -121,6 +165,8 @@ class AuditEvent(BaseModel):
         ]
         if self.subject_id is not None:
             fields.append(self.subject_id)  # rows from before the column existed hash without it
+        if self.lane:
+            fields.append(["lane", self.lane])  # rows of lane 0 (all of them, before lanes) hash without it
         return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
 
     @classmethod
@@ -132,9 +178,10 @@ class AuditEvent(BaseModel):
         patient: User | None = None,
         subject: User | None = None,
         detail: str = "",
+        lane: int | None = None,
     ):
         """Append one audit row to the chain, inside the caller's transaction."""
-        return cls.record_many(action, actor=actor, patients=[patient], subject=subject, detail=detail)[0]
+        return cls.record_many(action, actor=actor, patients=[patient], subject=subject, detail=detail, lane=lane)[0]
 
     @classmethod
     def record_many(
@@ -145,18 +192,18 @@ class AuditEvent(BaseModel):
         patients: Iterable[User | None],
         subject: User | None = None,
         detail: str = "",
+        lane: int | None = None,
     ) -> list["AuditEvent"]:
         """Append one row per patient in a single INSERT, chained in order (a panel names everyone it shows)."""
         patients = list(patients)
         if not patients:
             return []
         now = utcnow()
-        with db.atomic():
-            # Take the head's row lock (PostgreSQL) first; SQLite's IMMEDIATE transaction already
-            # holds the database's write lock. Either way two writers never chain onto one head.
-            head_query = AuditHead.select().where(AuditHead.id == 1)
-            head = (head_query.for_update() if db.for_update else head_query).get()
-            previous = head.hash
+        lane = lane_for_this_writer() if lane is None else lane
+        with joined():  # inside the write's transaction (DUR-03), or one of its own
+            # Take this lane head's row lock (PostgreSQL) first; SQLite's IMMEDIATE transaction
+            # already holds the database's write lock. Either way two writers never chain onto one head.
+            previous = (HEAD_FOR_UPDATE if db.for_update else HEAD).one(lane + 1)[0]
             events = []
             for patient in patients:
                 event = cls(
@@ -168,46 +215,112 @@ class AuditEvent(BaseModel):
                     action=action,
                     detail=detail[:255],
                     prev_hash=previous,
+                    lane=lane,
                 )
                 event.hash = previous = event.digest()
                 events.append(event)
-            fields = [cls.at, cls.actor_id, cls.actor_role, cls.patient_id, cls.subject_id, cls.action, cls.detail]
-            rows = [[getattr(e, f.name) for f in fields] + [e.prev_hash, e.hash] for e in events]
-            query = cls.insert_many(rows, fields=[*fields, cls.prev_hash, cls.hash]).returning(cls.id)
-            for event, (event_id,) in zip(events, query.tuples().execute(), strict=True):
-                event.id = event_id
-            AuditHead.update(count=AuditHead.count + len(events), hash=previous).where(AuditHead.id == 1).execute()
+            if len(events) == 1:  # nearly every write: prepared SQL, no query to build
+                event = events[0]
+                at = AuditEvent.at.db_value(event.at)
+                values = (event.actor_id, event.actor_role, event.patient_id, event.subject_id, event.action)
+                event.id = INSERT_EVENT.one(at, *values, event.detail, event.prev_hash, event.hash, lane)[0]
+            else:
+                fields = [cls.at, cls.actor_id, cls.actor_role, cls.patient_id, cls.subject_id, cls.action, cls.detail]
+                rows = [[getattr(e, f.name) for f in fields] + [e.prev_hash, e.hash, lane] for e in events]
+                query = cls.insert_many(rows, fields=[*fields, cls.prev_hash, cls.hash, cls.lane]).returning(cls.id)
+                for event, (event_id,) in zip(events, query.tuples().execute(), strict=True):
+                    event.id = event_id
+            MOVE_HEAD.run(len(events), previous, lane + 1)
         return events
 
     @classmethod
     def chain(cls):
-        """Return the query for the whole chain, oldest first."""
-        return cls.select().order_by(cls.id)
+        """Return the query for every row, lane by lane, each lane oldest first."""
+        return cls.select().order_by(cls.lane, cls.id)
+
+    @classmethod
+    def seal(cls) -> "AuditSeal":
+        """Tie every lane's current head into the clinic chain; return the newest seal (a new one if anything changed)."""
+        with db.atomic():
+            heads = list(AuditHead.select().order_by(AuditHead.id))
+            lanes = json.dumps([[h.id - 1, h.count, h.hash] for h in heads], separators=(",", ":"))
+            last = AuditSeal.select().order_by(AuditSeal.id.desc()).first()
+            if last is not None and last.lanes == lanes:
+                return last
+            seal = AuditSeal(
+                at=utcnow(),
+                total=sum(h.count for h in heads),
+                lanes=lanes,
+                prev_hash=last.hash if last else GENESIS,
+            )
+            seal.hash = seal.digest()
+            seal.save(force_insert=True)
+            return seal
 
     @classmethod
     def verify_chain(cls, expect: tuple[str, int] | None = None) -> "ChainCheck":
-        """Walk the chain; report how far it is intact, its head, and whether a recorded head is in it."""
-        prev = GENESIS
+        """Walk every lane and the seals that tie them; report how far it is intact and whether a recorded head is in it.
+
+        The head is the newest seal's hash and the number of events it covers; `expect` is such a
+        head recorded earlier, which must still be one of the seals.
+        """
+        seals = list(AuditSeal.select().order_by(AuditSeal.id))
+        # Each seal names a count per lane; remember each lane's hash at those counts while walking.
+        wanted: dict[int, set[int]] = {}
+        for seal in seals:
+            for lane, count, _ in json.loads(seal.lanes):
+                wanted.setdefault(lane, set()).add(count)
+        at_count: dict[tuple[int, int], str] = {(lane, 0): GENESIS for lane in range(LANES)}
+        ends: dict[int, tuple[int, str]] = {}
         checked = 0
-        found = None if expect is None else False
+        lane, prev, count = None, GENESIS, 0
         for event in cls.chain().iterator():
+            if event.lane != lane:
+                if lane is not None:
+                    ends[lane] = (count, prev)
+                lane, prev, count = event.lane, GENESIS, 0
             if event.prev_hash != prev or event.digest() != event.hash:
-                return ChainCheck(checked, prev, event.id, found)
+                return ChainCheck(checked, prev, event.id, _found(seals, expect, False))
             prev = event.hash
+            count += 1
             checked += 1
-            if expect is not None and checked == expect[1]:
-                found = event.hash == expect[0]
-        head = AuditHead.get_or_none(AuditHead.id == 1)
-        if head is None or head.hash != prev or head.count != checked:
-            return ChainCheck(checked, prev, -1, found)
-        return ChainCheck(checked, prev, None, found)
+            if count in wanted.get(lane, ()):
+                at_count[(lane, count)] = prev
+        if lane is not None:
+            ends[lane] = (count, prev)
+        for head in AuditHead.select():
+            if ends.get(head.id - 1, (0, GENESIS)) != (head.count, head.hash):
+                return ChainCheck(checked, head.hash, -1, _found(seals, expect, False))
+        previous = GENESIS
+        for seal in seals:
+            lanes = json.loads(seal.lanes)
+            sound = (
+                seal.prev_hash == previous
+                and seal.digest() == seal.hash
+                and sum(count for _, count, _ in lanes) == seal.total
+                and all(at_count.get((lane, count)) == lane_hash for lane, count, lane_hash in lanes)
+            )
+            if not sound:
+                return ChainCheck(checked, previous, -2, _found(seals, expect, False))
+            previous = seal.hash
+        head = seals[-1] if seals else None
+        return ChainCheck(
+            checked, head.hash if head else GENESIS, None, _found(seals, expect, True), head.total if head else 0
+        )
+
+
+def _found(seals: list["AuditSeal"], expect: tuple[str, int] | None, intact: bool) -> bool | None:
+    if expect is None:
+        return None
+    return intact and any(s.hash == expect[0] and s.total == expect[1] for s in seals)
 
 
 @dataclass(frozen=True)
 class ChainCheck:
     """What `audit verify` found: rows intact, the head hash, the first broken row, a recorded head's fate."""
 
-    checked: int
-    head: str
-    broken: int | None  # None: intact; -1: the head row disagrees; otherwise the first bad row's id
+    checked: int  # events walked
+    head: str  # the newest seal's hash: with `sealed`, what `audit verify` prints as HASH:COUNT
+    broken: int | None  # None: intact; -1: a lane's head disagrees; -2: a seal does; else the first bad row's id
     expected_found: bool | None  # None: nothing was expected
+    sealed: int = 0  # events the newest seal covers
