@@ -9,8 +9,6 @@ different submission under a used key is refused (422) rather than silently drop
 from collections.abc import Callable
 from typing import TypeVar
 
-from peewee import IntegrityError
-
 from .db import db
 
 Row = TypeVar("Row")
@@ -29,24 +27,49 @@ def find(model, patient, client_id: str, same: Callable[[Row], bool]) -> Row | N
 
 
 def store_once(
-    model, patient, client_id: str, same: Callable[[Row], bool], fields: dict, then: Callable[[Row], None]
+    model,
+    patient,
+    client_id: str,
+    same: Callable[[Row], bool],
+    fields: dict,
+    then: Callable[[Row], None],
+    insert: Callable[[dict], int | None] | None = None,
 ) -> tuple[Row, bool]:
     """Return (row, created): the row stored under this client id, or a new one made of `fields`.
 
-    `same(row)` tells whether a stored row is this very submission. A new row and whatever `then(row)`
-    writes with it (its audit row, a rollup, an alert) are one transaction (DUR-03).
+    The check is the insert itself (ON CONFLICT DO NOTHING on the unique index): the common case,
+    a new submission, costs one statement and takes the write lock only for the writes. `same(row)`
+    tells whether a stored row is this very submission. A new row and whatever `then(row)` writes
+    with it (its audit row, a rollup, an alert) are one transaction (DUR-03). `insert` may replace
+    the generic insert with prepared SQL on a hot path: given the row's values by field name, it
+    returns the new id, or None when the client id was there already.
     """
-    existing = find(model, patient, client_id, same)
-    if existing is not None:
-        return existing, False
-    try:
-        with db.atomic():
-            row = model.create(patient=patient, client_id=client_id, **fields)
+    insert = insert or _inserter(model)
+    # The row as it will be stored, its defaults (created_at...) filled once, for the insert and the answer.
+    row = model(patient=patient, client_id=client_id, **fields)
+    values = {name: value for name, value in row.__data__.items() if name != "id"}
+    with db.atomic():
+        new_id = insert(values)
+        if new_id is not None:
+            row.id = new_id
+            row._dirty.clear()
             then(row)
             return row, True
-    except IntegrityError:
-        # The same submission arrived twice at once: the unique index kept the other one.
-        return find(model, patient, client_id, same), False
+    # Stored before (a replay), or by a request racing this one: that row is the answer.
+    return find(model, patient, client_id, same), False
+
+
+def _inserter(model) -> Callable[[dict], int | None]:
+    def insert(values: dict) -> int | None:
+        query = (
+            model.insert(**values)
+            .on_conflict(conflict_target=[model.patient, model.client_id], action="NOTHING")
+            .returning(model.id)
+        )
+        found = list(query.tuples().execute())
+        return found[0][0] if found else None
+
+    return insert
 
 
 def same_payload(fingerprint: str) -> Callable:

@@ -36,6 +36,10 @@ class ClinicSettings:
     on_call: tuple[int, ...] = ()  # clinicians who also hear of every escalated alert
 
 
+# Changes on every save, so each process knows when its copy of the settings is old.
+VERSION = "settings_version"
+MISSING = object()
+
 # Field -> stored key (the keys predate this module and stay as they are in existing databases).
 KEYS = {
     "timezone": "clinic_timezone",
@@ -76,17 +80,31 @@ def _parse(stored: dict[str, str]) -> ClinicSettings:
     return ClinicSettings(**values)
 
 
-def _read() -> ClinicSettings:
-    rows = ClinicSetting.select().where(ClinicSetting.key.in_(list(KEYS.values()))).tuples()
-    return _parse(dict(rows))
+def _read() -> tuple[str | None, ClinicSettings]:
+    rows = dict(ClinicSetting.select().where(ClinicSetting.key.in_([*KEYS.values(), VERSION])).tuples())
+    return rows.get(VERSION), _parse(rows)
 
 
 def current() -> ClinicSettings:
-    """Return the clinic's settings (read once per request)."""
+    """Return the clinic's settings: from this process's copy while the version read with the session matches.
+
+    The session loader reads the settings' version with the session and the user, in one
+    statement (websessions.py), so an administrator's change reaches every worker at its next
+    request without the settings being read again on every request.
+    """
     if not has_app_context():
-        return _read()
-    if "clinic_settings" not in g:
-        g.clinic_settings = _read()
+        return _read()[1]
+    if "clinic_settings" in g:
+        return g.clinic_settings
+    database = db.obj
+    known = getattr(database, "aftercare_settings", None)
+    version = g.get("clinic_settings_version", MISSING)
+    if known is not None and version is not MISSING and known[0] == version:
+        g.clinic_settings = known[1]
+    else:
+        version, settings = _read()
+        database.aftercare_settings = (version, settings)
+        g.clinic_settings = settings
     return g.clinic_settings
 
 
@@ -97,7 +115,7 @@ def _store(settings: ClinicSettings) -> None:
             value = ", ".join(value)
         elif name in INT_TUPLES:
             value = ",".join(str(v) for v in value)
-        ClinicSetting.set_value(key, str(value))
+        ClinicSetting.set_value(key, str(value))  # which moves the version too
     if has_app_context():
         g.pop("clinic_settings", None)
 

@@ -6,14 +6,19 @@ import re
 import secrets
 
 from flask import current_app
+from flask import g
 from flask import request
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
 from werkzeug.datastructures import CallbackDict
 
+from .db import columns
 from .db import ensure_connection
+from .db import Prepared
+from .db import row_to
 from .models import PATIENT
 from .models import token_hash
+from .models import User
 from .models import utcnow
 from .models import WebSession
 
@@ -26,6 +31,15 @@ TOUCH_EVERY = dt.timedelta(seconds=60)
 SESSIONLESS_ENDPOINTS = {"static", "pwa.service_worker", "pwa.manifest"}
 
 
+# One statement per request: the session, its user and the clinic settings' version.
+SESSION_AND_USER = Prepared(
+    f"""SELECT {columns(WebSession, "s")}, {columns(User, "u")},
+        (SELECT value FROM clinic_setting WHERE key = 'settings_version')
+    FROM web_session s LEFT JOIN "user" u ON u.id = s.user_id WHERE s.id = ?"""
+)
+SESSION_COLUMNS = len(WebSession._meta.sorted_fields)
+
+
 class ServerSession(CallbackDict, SessionMixin):
     def __init__(self, initial=None, token=None, row=None):
         def on_update(self):
@@ -34,6 +48,7 @@ class ServerSession(CallbackDict, SessionMixin):
         super().__init__(initial, on_update)
         self.token = token
         self.row = row
+        self.user = None  # the signed-in user, read with the session
         self.modified = False
         self.rotate = False
         self.lifetime: tuple[dt.timedelta, dt.timedelta] | None = None
@@ -55,13 +70,19 @@ class ServerSessionInterface(SessionInterface):
         if not token or len(token) > 128:
             return ServerSession()
         ensure_connection()
-        row = WebSession.get_or_none(WebSession.id == token_hash(token))
-        if row is None:
+        found = SESSION_AND_USER.one(token_hash(token))
+        if found is None:
             return ServerSession()
+        row = row_to(WebSession, found[:SESSION_COLUMNS])
         if row.expired(utcnow()):
-            row.delete_instance()
+            WebSession.delete_by_id(row.id)
             return ServerSession()
-        return ServerSession(row.payload(), token=token, row=row)
+        # The settings' version comes with the session, so settings.current() knows whether its copy is old.
+        g.clinic_settings_version = found[-1]
+        opened = ServerSession(row.payload(), token=token, row=row)
+        if found[SESSION_COLUMNS] is not None:
+            opened.user = row_to(User, found[SESSION_COLUMNS:-1])  # for flask-login's user_loader, no second query
+        return opened
 
     def save_session(self, app, session, response):
         if isinstance(session, NullSession):

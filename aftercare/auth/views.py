@@ -388,4 +388,7 @@ def dismiss_notices():
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    preloaded = getattr(session, "user", None)  # read with the session, in the same statement
+    if preloaded is not None and str(preloaded.id) == user_id:
+        return preloaded if preloaded.active else None
     return User.get_or_none(User.id == int(user_id), User.active == True)  # noqa: E712

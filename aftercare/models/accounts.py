@@ -331,4 +331,6 @@ class ClinicSetting(BaseModel):
 
     @classmethod
     def set_value(cls, key: str, value: str) -> None:
-        cls.insert(key=key, value=value).on_conflict(conflict_target=[cls.key], update={cls.value: value}).execute()
+        """Store a setting, and a new version, so every process re-reads its copy (settings.current)."""
+        for name, text in ((key, value), ("settings_version", secrets.token_hex(8))):
+            cls.insert(key=name, value=text).on_conflict(conflict_target=[cls.key], update={cls.value: text}).execute()

@@ -6,6 +6,7 @@ import json
 from peewee import CharField
 from peewee import DateField
 from peewee import DateTimeField
+from peewee import EXCLUDED
 from peewee import FloatField
 from peewee import fn
 from peewee import ForeignKeyField
@@ -37,6 +38,7 @@ class MoodEntry(BaseModel):
         indexes = (
             (("patient", "client_id"), True),
             (("patient", "recorded_at"), False),
+            (("patient", "local_day"), False),  # a day's entries: Today, its rollup, editing
         )
 
     @classmethod
@@ -82,6 +84,27 @@ class MoodDay(BaseModel):
         values = {"count": count, "total": total, "low": low, "high": high}
         cls.insert(patient=patient_id, day=day, **values).on_conflict(
             conflict_target=[cls.patient, cls.day], update=values
+        ).execute()
+
+    @classmethod
+    def rebuild(cls, patient_ids: list[int]) -> None:
+        """Recompute every day of these patients from their entries in one statement (bulk loads)."""
+        totals = (
+            MoodEntry.visible()
+            .select(
+                MoodEntry.patient,
+                MoodEntry.local_day,
+                fn.COUNT(MoodEntry.id),
+                fn.SUM(MoodEntry.score),
+                fn.MIN(MoodEntry.score),
+                fn.MAX(MoodEntry.score),
+            )
+            .where(MoodEntry.patient.in_(patient_ids))
+            .group_by(MoodEntry.patient, MoodEntry.local_day)
+        )
+        cls.insert_from(totals, [cls.patient, cls.day, cls.count, cls.total, cls.low, cls.high]).on_conflict(
+            conflict_target=[cls.patient, cls.day],
+            update={name: EXCLUDED[name] for name in ("count", "total", "low", "high")},
         ).execute()
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from .. import alerts
 from .. import settings
 from ..db import db
+from ..db import Prepared
 from ..exports import fields
 from ..exports import iso
 from ..idempotency import same_payload
@@ -34,19 +35,20 @@ DEFAULT_TAGS = ("sleep", "anxiety", "energy", "pain", "nausea")
 OLDEST_BACKFILL = dt.timedelta(days=30)
 CLOCK_SKEW = dt.timedelta(minutes=10)
 
-MOOD_WORDS = {
-    0: "Very low",
-    1: "Very low",
-    2: "Low",
-    3: "Low",
-    4: "A bit low",
-    5: "Okay",
-    6: "Okay",
-    7: "Good",
-    8: "Good",
-    9: "Very good",
-    10: "Very good",
-}
+# The word under each point of the scale, by score (a tuple, so pages can remember the rendered scale).
+MOOD_WORDS = (
+    "Very low",  # 0
+    "Very low",
+    "Low",
+    "Low",
+    "A bit low",
+    "Okay",  # 5
+    "Okay",
+    "Good",
+    "Good",
+    "Very good",
+    "Very good",  # 10
+)
 SCORE_MESSAGE = "Choose how you feel on the scale from 0 to 10."
 
 
@@ -121,11 +123,77 @@ def submit(patient: User, data: dict) -> tuple[MoodEntry, bool]:
     row.update(local_day=local_day(recorded_at, patient.timezone), created_at=now, updated_at=now)
 
     def logged(entry: MoodEntry) -> None:
-        MoodDay.refresh(patient.id, entry.local_day)
+        ADD_TO_DAY.run(patient.id, _day(entry.local_day), entry.score, entry.score, entry.score)
         _flag(patient, entry)
         AuditEvent.record("mood_logged", actor=patient, patient=patient)
 
-    return store_once(MoodEntry, patient, key, same_payload(fingerprint), row, logged)
+    return store_once(MoodEntry, patient, key, same_payload(fingerprint), row, logged, insert=_insert)
+
+
+# The hot path, written out (db.Prepared): a new entry in one statement that is also the replay
+# check, and the day's rollup moved on by one upsert, as MoodDay.refresh would recompute it.
+INSERT_ENTRY = Prepared(
+    """INSERT INTO mood_entry (patient_id, client_id, payload_hash, score, note, tags, recorded_at, local_day,
+        created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (patient_id, client_id) DO NOTHING RETURNING id"""
+)
+ADD_TO_DAY = Prepared(
+    """INSERT INTO mood_day (patient_id, day, count, total, low, high) VALUES (?, ?, 1, ?, ?, ?)
+    ON CONFLICT (patient_id, day) DO UPDATE SET
+        count = mood_day.count + 1,
+        total = mood_day.total + excluded.total,
+        low = CASE WHEN excluded.low < mood_day.low THEN excluded.low ELSE mood_day.low END,
+        high = CASE WHEN excluded.high > mood_day.high THEN excluded.high ELSE mood_day.high END"""
+)
+_time = MoodEntry.recorded_at.db_value
+_day = MoodEntry.local_day.db_value
+
+
+def _insert(values: dict) -> int | None:
+    found = INSERT_ENTRY.one(
+        values["patient"],
+        values["client_id"],
+        values["payload_hash"],
+        values["score"],
+        values["note"],
+        values["tags"],
+        _time(values["recorded_at"]),
+        _day(values["local_day"]),
+        _time(values["created_at"]),
+        _time(values["updated_at"]),
+    )
+    return found[0] if found else None
+
+
+BULK_FIELDS = (
+    "patient",
+    "client_id",
+    "payload_hash",
+    "score",
+    "note",
+    "tags",
+    "recorded_at",
+    "local_day",
+    "created_at",
+    "updated_at",
+)
+
+
+def add_many(rows: list[tuple]) -> None:
+    """Store many past entries at once (the demo and clinic-scale data), their rollups rebuilt to match.
+
+    Each row holds BULK_FIELDS in order, as `submit` would have stored them. No audit rows and no
+    alerts: this loads history, it is not a patient logging a mood.
+    """
+    fields = [getattr(MoodEntry, name) for name in BULK_FIELDS]
+    with db.atomic():
+        for start in range(0, len(rows), BULK_CHUNK):
+            MoodEntry.insert_many(rows[start : start + BULK_CHUNK], fields=fields).execute()
+        MoodDay.rebuild(sorted({row[0] for row in rows}))
+
+
+BULK_CHUNK = 2000
 
 
 def editable(entry: MoodEntry, patient: User) -> bool:
