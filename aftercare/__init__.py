@@ -13,6 +13,7 @@ from . import headers
 from . import inputs
 from . import localtime
 from . import logs
+from . import templating
 from .extensions import csrf
 from .extensions import login_manager
 from .push import vapid
@@ -41,6 +42,7 @@ def create_app(test_config=None):
     logs.init_app(app)
     localtime.init_app(app)
     register_commands(app)
+    templating.init_app(app)
     problem = vapid.problem(app.config)
     if problem and not app.testing:
         app.logger.warning("%s", problem)

@@ -8,6 +8,7 @@ from peewee import IntegrityError
 
 from .. import alerts
 from ..db import db
+from ..db import Prepared
 from ..localtime import to_local
 from ..models import AuditEvent
 from ..models import Intention
@@ -30,11 +31,16 @@ def session_playlists():
     )
 
 
+# On Today whenever a session is coming (db.Prepared).
+HAS_INTENTION = Prepared(
+    """SELECT COUNT(*) FROM intention WHERE session_id = ? AND (explore <> '' OR let_go <> '' OR carry <> '')"""
+)
+
+
 def to_do(session: TreatmentSession) -> list[tuple[str, str, bool]]:
     """Return (anchor, what, done) for what is still to prepare before a session."""
-    intention = Intention.get_or_none(Intention.session == session)
     items = [
-        ("intention", "Set your intention", intention is not None and not intention.is_empty),
+        ("intention", "Set your intention", HAS_INTENTION.one(session.id)[0] > 0),
         ("playlist", "Choose the music for the room", session.playlist_id is not None),
     ]
     if session.is_dosing:

@@ -110,16 +110,18 @@ def renumber(patient: User) -> None:
 def next_session(patient: User, now: dt.datetime | None = None) -> TreatmentSession | None:
     """Return the patient's next scheduled session that has not ended."""
     now = now or utcnow()
-    return (
-        TreatmentSession.select()
-        .where(
-            TreatmentSession.patient == patient,
-            TreatmentSession.status == SCHEDULED,
-            TreatmentSession.starts_at > now - dt.timedelta(hours=8),
-        )
-        .order_by(TreatmentSession.starts_at)
-        .first()
+    coming = TreatmentSession.select().where(
+        TreatmentSession.patient == patient,
+        TreatmentSession.status == SCHEDULED,
+        TreatmentSession.starts_at > now - dt.timedelta(hours=8),
     )
+    return next_of(coming, now)
+
+
+def next_of(sessions, now: dt.datetime) -> TreatmentSession | None:
+    """Return the next scheduled session that has not ended, of some of a patient's sessions."""
+    coming = [s for s in sessions if s.status == SCHEDULED and s.starts_at > now - dt.timedelta(hours=8)]
+    return min(coming, key=lambda s: s.starts_at, default=None)
 
 
 @dataclass(frozen=True)
@@ -140,16 +142,18 @@ def window(patient: User, now: dt.datetime | None = None) -> Window | None:
     """Return the window of clarity the patient is in now, or None."""
     now = now or utcnow()
     since = now - dt.timedelta(hours=WINDOW_HOURS) - dt.timedelta(minutes=MAX_MINUTES)
-    candidates = (
-        TreatmentSession.select()
-        .where(
-            TreatmentSession.patient == patient,
-            TreatmentSession.kind.in_(DOSING_KINDS),
-            TreatmentSession.status.not_in((CANCELLED, NO_SHOW)),
-            TreatmentSession.starts_at <= now,
-            TreatmentSession.starts_at >= since,
-        )
-        .order_by(TreatmentSession.starts_at.desc())
+    recent = TreatmentSession.select().where(
+        TreatmentSession.patient == patient, TreatmentSession.starts_at <= now, TreatmentSession.starts_at >= since
+    )
+    return window_of(patient, recent, now)
+
+
+def window_of(patient: User, sessions, now: dt.datetime) -> Window | None:
+    """Return the window of clarity the patient is in now, from some of their sessions (any that could hold it)."""
+    candidates = sorted(
+        (s for s in sessions if s.kind in DOSING_KINDS and s.status not in (CANCELLED, NO_SHOW) and s.starts_at <= now),
+        key=lambda s: s.starts_at,
+        reverse=True,
     )
     for session in candidates:
         hours = (now - session.ends_at).total_seconds() / 3600

@@ -4,13 +4,18 @@ import datetime as dt
 
 from flask import url_for
 
+from ..db import columns
+from ..db import Prepared
+from ..db import row_to
 from ..journey import preparation
 from ..journey import scheduling
 from ..localtime import to_local
+from ..models import CheckIn
+from ..models import MoodEntry
+from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..selfreports import checkins
-from ..selfreports import mood
 
 
 def greeting(now_local: dt.datetime) -> str:
@@ -50,11 +55,30 @@ def countdown(delta: dt.timedelta) -> str:
     return f"in {max(1, minutes)} minute{'s' if minutes > 1 else ''}"
 
 
-def journey(patient: User, now: dt.datetime) -> dict:
+# Today is the page patients open most, so it reads what it shows in a few written-out statements
+# (db.Prepared): the patient's sessions, each measure's last answer, today's entries, the care team.
+SESSIONS = Prepared(f"SELECT {columns(TreatmentSession)} FROM treatment_session WHERE patient_id = ?")
+LAST_ANSWERS = Prepared("SELECT instrument, MAX(submitted_at) FROM check_in WHERE patient_id = ? GROUP BY instrument")
+DAY_ENTRIES = Prepared(
+    f"""SELECT {columns(MoodEntry)} FROM mood_entry WHERE patient_id = ? AND local_day = ? AND deleted_at IS NULL
+    ORDER BY recorded_at DESC"""
+)
+LAST_ENTRY = Prepared(
+    f"""SELECT {columns(MoodEntry)} FROM mood_entry WHERE patient_id = ? AND deleted_at IS NULL
+    ORDER BY recorded_at DESC, id DESC LIMIT 1"""
+)
+CARE_TEAM = Prepared(
+    """SELECT u.name FROM care_relationship c JOIN "user" u ON u.id = c.clinician_id
+    WHERE c.patient_id = ? AND c.active = ? ORDER BY u.name"""
+)
+_time = CheckIn.submitted_at.python_value
+
+
+def journey(patient: User, now: dt.datetime, sessions: list[TreatmentSession]) -> dict:
     """The next session and its to-dos, or where the patient is in the window of clarity and today's practices."""
-    upcoming = scheduling.next_session(patient, now)
+    upcoming = scheduling.next_of(sessions, now)
     ahead = upcoming is not None and upcoming.starts_at > now
-    window = scheduling.window(patient, now)
+    window = scheduling.window_of(patient, sessions, now)
     return {
         "session_url": url_for("journey.patient_session", session_id=upcoming.id) if upcoming else None,
         "journal_url": url_for("journal.new_entry", session=window.session.id) if window else None,
@@ -70,15 +94,22 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
     """Return everything the Today screen shows, for the template."""
     now = now or utcnow()
     now_local = to_local(now, patient.timezone)
-    last = mood.latest(patient)
+    sessions = [row_to(TreatmentSession, row) for row in SESSIONS.run(patient.id)]
+    answered = {key: _time(at) for key, at in LAST_ANSWERS.run(patient.id)}
+    entries = [row_to(MoodEntry, row) for row in DAY_ENTRIES.run(patient.id, _day(now_local.date()))]
+    found = entries[0] if entries else LAST_ENTRY.one(patient.id)
+    last = found if found is None or isinstance(found, MoodEntry) else row_to(MoodEntry, found)
     return {
         "greeting": greeting(now_local),
         "today": now_local,
         "last_mood": last,
         "last_mood_ago": ago(now - last.recorded_at) if last else None,
-        "due": checkins.due(patient, now),
-        "entries": list(mood.todays_entries(patient, now_local.date())),
-        "care_team": list(patient.clinicians()),
-        "last_checkins": checkins.latest(patient),
-        **journey(patient, now),
+        "due": checkins.due_from(answered, sessions, now),
+        "entries": entries,
+        "care_team": [name for (name,) in CARE_TEAM.run(patient.id, True)],
+        "last_checkins": answered,
+        **journey(patient, now, sessions),
     }
+
+
+_day = MoodEntry.local_day.db_value

@@ -30,10 +30,9 @@ bp = Blueprint("patient", __name__)
 def home():
     return render_template(
         "patient/home.html",
-        form=EmptyForm(),
         client_id=str(uuid.uuid4()),
         mood_words=mood.MOOD_WORDS,
-        tags=mood.clinic_tags(),
+        tags=tuple(mood.clinic_tags()),
         crisis_patterns=CRISIS_PATTERNS,
         instruments=INSTRUMENTS,
         **today.overview(current_user._get_current_object()),

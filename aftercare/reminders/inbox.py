@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
+from ..db import Prepared
 from ..exports import iso
 from ..models import Reminder
 from ..models import REMINDER_FAILED
@@ -102,8 +103,15 @@ def items(patient: User, *, before: int | None = None, limit: int = PAGE) -> tup
     return found, len(rows) > limit
 
 
+# On every patient page (the Inbox tab's count), so written out (db.Prepared).
+UNREAD = Prepared(
+    """SELECT COUNT(*) FROM reminder
+    WHERE user_id = ? AND sent_at IS NOT NULL AND read_at IS NULL AND status IN (?, ?)"""
+)
+
+
 def unread(patient: User) -> int:
-    return _received(patient).where(Reminder.read_at.is_null()).count()
+    return UNREAD.one(patient.id, *RECEIVED)[0]
 
 
 def mark_read(patient: User, ids: list[int], now: dt.datetime | None = None) -> int:

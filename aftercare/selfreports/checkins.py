@@ -85,22 +85,26 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
 
 
 def due(patient: User, now: dt.datetime | None = None) -> list[Instrument]:
-    """Return the measures the patient is asked for now, by each measure's rhythm.
+    """Return the measures the patient is asked for now, by each measure's rhythm."""
+    now = now or utcnow()
+    answered = {key: checkin.submitted_at for key, checkin in latest(patient).items()}
+    sessions = TreatmentSession.select().where(
+        TreatmentSession.patient == patient,
+        TreatmentSession.number.is_null(False),
+        TreatmentSession.kind.in_(DOSING_KINDS),
+        TreatmentSession.starts_at <= now,
+    )
+    return due_from(answered, sessions, now)
+
+
+def due_from(answered: dict[str, dt.datetime], sessions, now: dt.datetime) -> list[Instrument]:
+    """Return the measures due, from when each was last answered and the patient's sessions.
 
     A measure is due when it was never answered, when a milestone dosing session (say, the 2nd) has
     ended since it was last answered, or when its rhythm's days have passed since then.
     """
-    now = now or utcnow()
-    answered = {key: checkin.submitted_at for key, checkin in latest(patient).items()}
     ended = {
-        session.number: session.ends_at
-        for session in TreatmentSession.select().where(
-            TreatmentSession.patient == patient,
-            TreatmentSession.number.is_null(False),
-            TreatmentSession.kind.in_(DOSING_KINDS),
-            TreatmentSession.starts_at <= now,
-        )
-        if session.ends_at <= now
+        s.number: s.ends_at for s in sessions if s.number is not None and s.kind in DOSING_KINDS and s.ends_at <= now
     }
     wanted = []
     for key, spec in INSTRUMENTS.items():
