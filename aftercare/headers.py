@@ -9,24 +9,28 @@ CSP = (
     "form-action 'self'"
 )
 
-# Static files are public and versioned by their URL; everything else may
-# carry someone's health data, so no cache keeps it.
+# Static files are public and versioned by their URL (their view sets their caching); everything
+# else may carry someone's health data, so no cache keeps it.
 CACHEABLE_ENDPOINTS = {"static"}
 
 
 def set_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
     headers["X-Content-Type-Options"] = "nosniff"
+    if request.endpoint in CACHEABLE_ENDPOINTS:
+        # A script, style sheet or image: its caching is the static view's (pwa/views.py), and the
+        # document headers below would only cost bytes on every file of a first visit. An SVG can
+        # carry script when opened on its own, so it keeps the policy.
+        if response.mimetype == "image/svg+xml":
+            headers.setdefault("Content-Security-Policy", CSP)
+        return response
+    headers.setdefault("Content-Security-Policy", CSP)
     # flask-wtf's HTTPS referrer check needs a same-origin Referer.
     headers["Referrer-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if request.endpoint in CACHEABLE_ENDPOINTS:
-        if request.args.get("v"):
-            headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    elif "Cache-Control" not in headers:
+    if "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,5 +1,6 @@
 """Pages more than one blueprint shows."""
 
+import gzip
 from collections.abc import Callable
 
 from flask import abort
@@ -8,7 +9,9 @@ from flask import flash
 from flask import jsonify
 from flask import redirect
 from flask import render_template
+from flask import request
 
+from . import crisis
 from .forms import EmptyForm
 from .links import external_url
 from .models import Invite
@@ -57,3 +60,22 @@ def stored(submission: tuple, as_json: Callable):
     """Answer a submission from the outbox: 201 with the new row, or 200 with the original for a replay (DUR-04)."""
     row, created = submission
     return jsonify(as_json(row)), 201 if created else 200
+
+
+def public_page(template: str):
+    """Render a page the service worker precaches (offline, crisis, the offline inbox): the same for everyone.
+
+    Fetched by the worker without cookies, it holds nobody's data and no CSRF token, so it may be
+    compressed (BREACH needs a secret in the page); asked for by a signed-in browser, it is sent as
+    it is, like every other page.
+    """
+    response = current_app.make_response(
+        render_template(template, lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone())
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.update(("Cookie", "Accept-Encoding"))
+    signed_out = current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+    if signed_out and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(response.get_data(), 6))
+        response.headers["Content-Encoding"] = "gzip"
+    return response

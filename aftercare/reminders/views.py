@@ -20,6 +20,7 @@ from ..inputs import Invalid
 from ..inputs import parse_id
 from ..localtime import to_local
 from ..models import Reminder
+from ..pages import public_page
 from ..pages import require_button
 from . import inbox as patient_inbox
 from . import messages
@@ -75,10 +76,7 @@ def api_inbox():
 @public
 def offline_inbox():
     """The empty frame the service worker keeps for reading the inbox offline; its script fills it from the phone."""
-    response = render_template(
-        "reminders/offline_inbox.html", lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone()
-    )
-    return response, 200, {"Cache-Control": "no-cache"}
+    return public_page("reminders/offline_inbox.html")
 
 
 @bp.route("/reminders")

@@ -9,19 +9,21 @@
 // - Entries saved offline wait in the IndexedDB outbox (outbox.js), not in a cache;
 //   Background Sync sends them when the connection returns.
 //
-// Bump VERSION whenever SHELL or this file's logic changes: a new value makes the
-// browser install a fresh cache and drop the old one.
+// VERSION is filled in when the worker is served: the hash of this file with every
+// /static/ path below rewritten to its versioned URL (aftercare/pwa/assets.py). Any change
+// to this file or to a file it caches gives a new worker, a fresh cache, the old one dropped.
 
 // The offline outbox (IndexedDB), shared with the page: defines self.aftercareOutbox.
 // A change to it also updates this worker (imported scripts are compared on update checks).
 importScripts("/static/js/outbox.js");
 
-const VERSION = "v6";
+const VERSION = "dev";
 const CACHE = `aftercare-${VERSION}`;
-const SHELL = [
-  "/offline",
-  "/crisis",
-  "/inbox/offline",
+// The public pages every offline moment needs, fetched signed out and revalidated at install.
+const PAGES = ["/offline", "/crisis", "/inbox/offline", "/manifest.webmanifest"];
+// The files those pages and Today use, by the same versioned URLs the pages ask for: a page's
+// first visit has already put them in the HTTP cache, so installing downloads nothing twice.
+const FILES = [
   "/static/css/app.css",
   "/static/js/app.js",
   "/static/js/sync.js",
@@ -29,8 +31,6 @@ const SHELL = [
   "/static/js/crisis.js",
   "/static/js/mood.js",
   "/static/js/inbox.js",
-  "/manifest.webmanifest",
-  "/static/icons/icon-192.png",
   "/static/icons/favicon.svg",
 ];
 
@@ -38,9 +38,12 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      // credentials: "omit" caches the signed-out rendering, whoever is signed in;
-      // cache: "reload" skips the HTTP cache so a new VERSION gets fresh copies.
-      await cache.addAll(SHELL.map((url) => new Request(url, { credentials: "omit", cache: "reload" })));
+      // credentials: "omit" caches the signed-out rendering, whoever is signed in; "no-cache"
+      // revalidates the pages. Versioned files never change, so the HTTP cache may answer.
+      await cache.addAll([
+        ...PAGES.map((url) => new Request(url, { credentials: "omit", cache: "no-cache" })),
+        ...FILES.map((url) => new Request(url, { credentials: "omit" })),
+      ]);
       await self.skipWaiting();
     })(),
   );
@@ -93,48 +96,54 @@ const OFFLINE_PAGES = { "/crisis": "/crisis", "/inbox": "/inbox/offline" };
 // at install), so an installed app never shows an old number offline.
 const PUBLIC_PAGES = ["/offline", "/crisis", "/inbox/offline"];
 const REFRESH_EVERY_MS = 6 * 60 * 60 * 1000;
-let refreshedAt = 0;
+let checkedAt = 0;
 
 async function refreshPublicPages() {
-  if (Date.now() - refreshedAt < REFRESH_EVERY_MS) return;
-  refreshedAt = Date.now();
+  // At most once a minute per worker, a look at the cached copy's own Date says whether it is old.
+  if (Date.now() - checkedAt < 60_000) return;
+  checkedAt = Date.now();
   try {
     const cache = await caches.open(CACHE);
+    const cached = await cache.match("/crisis", { ignoreVary: true });
+    const fetchedAt = Date.parse(cached?.headers.get("date") ?? "") || 0;
+    if (Date.now() - fetchedAt < REFRESH_EVERY_MS) return;
     for (const path of PUBLIC_PAGES) {
       const response = await fetch(new Request(path, { credentials: "omit", cache: "no-cache" }));
       if (response.status === 200) await cache.put(path, response);
     }
   } catch {
-    refreshedAt = 0; // offline after all: next time
+    checkedAt = 0; // offline after all: next time
   }
 }
 
 // Pages link assets as /static/x?v=<content hash>, and an exact URL never changes
 // content, so an exact hit is always right. We only ignore the query when offline:
-// then an older copy (or the unversioned precached one) beats no stylesheet at all.
+// then an older copy beats no stylesheet at all. (Vary is ignored: a versioned file is
+// the same whatever encoding carried it.)
 async function staticAsset(request) {
   const cache = await caches.open(CACHE);
-  const exact = await cache.match(request);
+  const exact = await cache.match(request, { ignoreVary: true });
   if (exact) return exact;
   try {
     const response = await fetch(request);
     if (response.status === 200) {
-      // Drop superseded ?v= copies; keep the unversioned shell entry for offline use.
-      for (const old of await cache.keys(request, { ignoreSearch: true })) {
-        if (old.url !== request.url && new URL(old.url).search) await cache.delete(old);
+      // Drop superseded ?v= copies of the same file.
+      for (const old of await cache.keys(request, { ignoreSearch: true, ignoreVary: true })) {
+        if (old.url !== request.url) await cache.delete(old);
       }
       await cache.put(request, response.clone());
     }
     return response;
   } catch (error) {
-    const fallback = await cache.match(request, { ignoreSearch: true });
+    const fallback = await cache.match(request, { ignoreSearch: true, ignoreVary: true });
     if (fallback) return fallback;
     throw error;
   }
 }
 
+// The precached pages are the same for everyone, whatever their Vary says.
 async function fromShell(path) {
-  return (await caches.match(path, { cacheName: CACHE })) ?? Response.error();
+  return (await caches.match(path, { cacheName: CACHE, ignoreVary: true })) ?? Response.error();
 }
 
 // Background Sync (Chromium): send the outbox when the connection returns, even with the app
