@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import math
 import random
+import time
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from peewee import chunked
 
+from . import scale as clinic_scale
 from . import settings
 from .db import db
 from .journey import scheduling
@@ -28,7 +30,6 @@ from .models import Delivery
 from .models import Device
 from .models import Intention
 from .models import JournalEntry
-from .models import MoodDay
 from .models import MoodEntry
 from .models import NO_SHOW
 from .models import PATIENT
@@ -279,7 +280,7 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
     have_moods = {cid for (cid,) in MoodEntry.select(MoodEntry.client_id).where(MoodEntry.patient == patient).tuples()}
     have_checkins = {cid for (cid,) in CheckIn.select(CheckIn.client_id).where(CheckIn.patient == patient).tuples()}
 
-    old_rows, recent, touched = [], [], set()
+    old_rows, recent = [], []
     recent_from = today - dt.timedelta(days=RECENT_DAYS)
     last_day = today - dt.timedelta(days=course.silent_days)
     day = start
@@ -292,28 +293,27 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
                 recent.append(entry)
                 continue
             fields = {k: entry[k] for k in ("score", "note", "tags")}
+            # In mood.BULK_FIELDS order, with the fingerprint mood.submit would have stored.
+            fingerprint = payload_hash({"kind": "mood", **fields, "recorded_at": entry["recorded_at"]})
+            tags = ",".join(entry["tags"])
             old_rows.append(
-                {
-                    "patient": patient.id,
-                    "client_id": entry["client_id"],
-                    # The fingerprint mood.submit would have stored for the same entry.
-                    "payload_hash": payload_hash({"kind": "mood", **fields, "recorded_at": entry["recorded_at"]}),
-                    "score": entry["score"],
-                    "note": entry["note"],
-                    "tags": ",".join(entry["tags"]),
-                    "recorded_at": when,
-                    "local_day": day,
-                    "created_at": when,
-                    "updated_at": when,
-                }
+                (
+                    patient.id,
+                    entry["client_id"],
+                    fingerprint,
+                    entry["score"],
+                    entry["note"],
+                    tags,
+                    when,
+                    day,
+                    when,
+                    when,
+                )
             )
-            touched.add(day)
         day += dt.timedelta(days=1)
 
-    for batch in chunked(old_rows, 100):
-        MoodEntry.insert_many(batch).execute()
-    for touched_day in sorted(touched):
-        MoodDay.refresh(patient.id, touched_day)
+    if old_rows:
+        mood.add_many(old_rows)
     for entry in recent:
         mood.submit(patient, entry)
 
@@ -338,8 +338,14 @@ def load_history(patient: User, login: str, course: Course, now: dt.datetime) ->
 
 
 @click.command("demo")
+@click.option(
+    "--scale",
+    type=click.IntRange(0, 100_000),
+    default=0,
+    help="Also add this many generated patients with a year of data each (2,000 for the benchmarks).",
+)
 @with_appcontext
-def demo_command():
+def demo_command(scale):
     """Create (or refresh) the demo clinic. Development only; refuses a database with real accounts."""
     if current_app.config["PRODUCTION"]:
         # CFG-01: the demo's published password must never reach a clinic's database.
@@ -389,6 +395,18 @@ def demo_command():
         f"{MoodEntry.select().count()} mood entries, {CheckIn.select().count()} check-ins, "
         f"{SafetyAlert.open().count()} open safety alert(s)."
     )
+    if scale:
+        started = time.monotonic()
+        made = clinic_scale.generate(scale, DEMO_PASSWORD, now)
+        if made.skipped:
+            click.echo(f"The {scale} generated patients are there already.")
+        else:
+            click.echo(
+                f"Generated {made.patients} patients over {made.clinicians} clinicians: {made.mood_entries:,} mood entries, "
+                f"{made.checkins:,} check-ins, {made.sessions:,} sessions in {time.monotonic() - started:.0f} s. "
+                f"They sign in as {clinic_scale.email('patient', 0)} and so on, clinicians as "
+                f"{clinic_scale.email('clinician', 0)}, with the demo password."
+            )
     upcoming = TreatmentSession.select().where(TreatmentSession.status == SCHEDULED).count()
     click.echo(
         f"{TreatmentSession.select().count()} sessions ({upcoming} upcoming), "

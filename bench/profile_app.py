@@ -44,7 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_app", description=__doc__.split("\n\n")[0])
     parser.add_argument("route", choices=("home", "mood"))
     parser.add_argument("--requests", type=int, default=500, help="profiled requests (default 500)")
-    parser.add_argument("--top", type=int, default=25, help="functions to list by cumulative time (default 25)")
+    parser.add_argument("--top", type=int, default=25, help="functions to list (default 25)")
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative (default) or tottime")
     return parser.parse_args(argv)
 
 
@@ -53,6 +54,9 @@ def make_database(workdir: Path) -> dict:
     os.environ.update(
         AFTERCARE_SECRET_KEY=secrets.token_hex(32),
         AFTERCARE_DATABASE_URL=f"sqlite:///{workdir / 'profile.db'}",
+        AFTERCARE_BASE_URL="http://localhost",
+        # Flask's test client speaks plain http: development keeps the session cookie usable there.
+        AFTERCARE_ENV="development",
         PYTHONPATH=str(REPO),
     )
     run = {"cwd": REPO, "check": True, "capture_output": True, "text": True}
@@ -134,7 +138,7 @@ def main(argv=None) -> None:
     for label, own in summarise(stats):
         print(f"  {100 * own / total:5.1f}%  {label}")
     print()
-    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats(args.sort).print_stats(args.top)
 
 
 if __name__ == "__main__":

@@ -64,8 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--scale",
         type=int,
-        default=None,
-        help="patients in the clinic: `flask demo --scale N` when aftercare has it, else bench/prepare.py",
+        default=2000,
+        help="patients in the clinic, from `flask demo --scale N` (default 2000: a year of data, 1,000,000 mood "
+        "entries); 0 for bench/prepare.py's small clinic",
     )
     parser.add_argument(
         "--mood-patients",
@@ -143,13 +144,13 @@ def demo_has_scale(env: dict) -> bool:
 
 def prepare_data(env: dict, scale: int | None, mood_patients: int, weeks: int) -> dict:
     """Fill the bench database: aftercare's clinic generator when it can, else bench/prepare.py."""
-    patients = DEFAULT_PATIENTS if scale is None else scale
+    patients = DEFAULT_PATIENTS if not scale else scale
     note = f"bench/prepare.py: {patients} patients"
-    if scale is not None and demo_has_scale(env):
+    if scale and demo_has_scale(env):
         # The generator is development-only; it writes the same database file.
         flask({**env, "AFTERCARE_ENV": "development"}, "demo", "--scale", str(scale), debug=True)
         patients, note = 0, f"flask demo --scale {scale}, plus the bench accounts from bench/prepare.py"
-    elif scale is not None:
+    elif scale:
         note += f" (aftercare's demo has no --scale yet, so bench/prepare.py made the {scale})"
     command = [sys.executable, "-m", "bench.prepare", "--patients", str(patients), "--weeks", str(weeks)]
     command += ["--mood-patients", str(mood_patients)]
@@ -288,7 +289,7 @@ def check_home(app: Server, patient: SignedIn, problems: list) -> int:
     """Fetch /home once as the patient; note a problem unless it is the signed-in page."""
     status, _, _, body = request(app.url, "GET", "/home", headers={"Cookie": patient.cookie_header})
     # The greeting names the patient ("Good morning, Today"): the page of the signed-in patient.
-    if status != 200 or not re.search(rb"<h1>[^<]*, Today</h1>", body):
+    if status != 200 or not re.search(rb"<h1[^>]*>[^<]*, Today</h1>", body):
         problems.append(f"GET /home as the patient answered {status} ({len(body)} bytes), not the Today page")
     return len(body)
 
