@@ -322,14 +322,22 @@ def test_a_sent_reminder_is_never_planned_again(people):
     assert [(r.id, r.status) for r in rows] == [(first.id, REMINDER_SENT)]
 
 
+def _last_planned_nudge() -> Reminder:
+    planned = Reminder.select().where(Reminder.rule == "mood_daily", Reminder.status == REMINDER_PLANNED)
+    return planned.order_by(Reminder.due_at.desc()).first()
+
+
 def test_changing_zone_between_planning_and_sending_moves_wall_clock_reminders_only(people):
     patient = User.get_by_id(people.patient.id)
     accounts.update_time_settings(
         patient, timezone="America/New_York", quiet_start="22:00", quiet_end="07:00", mood_nudge_at="09:00"
     )
-    session = make_session(patient, starts_at=dt.datetime.now() + dt.timedelta(days=5), status="scheduled", number=1)
+    # 16:00 UTC: the day-before reminder is outside quiet hours in both zones, whenever the test runs.
+    starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=5), dt.time(16, 0))
+    session = make_session(patient, starts_at=starts, status="scheduled", number=1)
     planner.plan(User.get_by_id(patient.id))
-    nudge_before = Reminder.select().where(Reminder.rule == "mood_daily", Reminder.status == REMINDER_PLANNED).first()
+    # Tomorrow's nudge: today's may already be late (sent as soon as possible), depending on the hour the test runs.
+    nudge_before = _last_planned_nudge()
     day_before = Reminder.get(Reminder.session == session, Reminder.rule == "session_24h")
     assert to_local(nudge_before.due_at, "America/New_York").strftime("%H:%M") == "09:00"
 
@@ -340,7 +348,7 @@ def test_changing_zone_between_planning_and_sending_moves_wall_clock_reminders_o
         quiet_end="07:00",
         mood_nudge_at="09:00",
     )
-    nudge_after = Reminder.select().where(Reminder.rule == "mood_daily", Reminder.status == REMINDER_PLANNED).first()
+    nudge_after = _last_planned_nudge()
     assert to_local(nudge_after.due_at, "Europe/Berlin").strftime("%H:%M") == "09:00"
     assert Reminder.get_by_id(day_before.id).due_at == day_before.due_at  # elapsed: the same instant
     assert Reminder.get_by_id(day_before.id).status == REMINDER_PLANNED
