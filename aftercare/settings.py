@@ -34,6 +34,7 @@ class ClinicSettings:
     work_end: str = "17:00"
     escalate_minutes: int = DEFAULT_ESCALATE_MINUTES  # working minutes an alert may wait unacknowledged
     on_call: tuple[int, ...] = ()  # clinicians who also hear of every escalated alert
+    cutoffs: tuple[tuple[str, int], ...] = ()  # the clinic's own cut-off per measure ("pcl5", 33); else the measure's
 
 
 # Changes on every save, so each process knows when its copy of the settings is old.
@@ -52,6 +53,7 @@ KEYS = {
     "work_end": "work_end",
     "escalate_minutes": "escalate_minutes",
     "on_call": "on_call",
+    "cutoffs": "measure_cutoffs",
 }
 INT_TUPLES = ("work_days", "on_call")
 TIMES = ("work_start", "work_end")
@@ -69,6 +71,11 @@ def _parse(stored: dict[str, str]) -> ClinicSettings:
             values[name] = int(raw) if raw.isascii() and raw.isdigit() else getattr(defaults, name)
         elif name == "mood_tags":
             values[name] = tuple(t.strip().lower() for t in raw.split(",") if t.strip())
+        elif name == "cutoffs":
+            pairs = (t.partition("=") for t in raw.split(","))
+            values[name] = tuple(
+                (k.strip(), int(v)) for k, _, v in pairs if v.strip().isascii() and v.strip().isdigit()
+            )
         elif name in INT_TUPLES:
             values[name] = tuple(int(t) for t in raw.split(",") if t.strip().isascii() and t.strip().isdigit())
         elif name in TIMES:
@@ -113,6 +120,8 @@ def _store(settings: ClinicSettings) -> None:
         value = getattr(settings, name)
         if name == "mood_tags":
             value = ", ".join(value)
+        elif name == "cutoffs":
+            value = ",".join(f"{measure}={number}" for measure, number in value)
         elif name in INT_TUPLES:
             value = ",".join(str(v) for v in value)
         ClinicSetting.set_value(key, str(value))  # which moves the version too
@@ -133,3 +142,10 @@ def update(**changes) -> ClinicSettings:
     with db.atomic():
         _store(settings)
     return settings
+
+
+def cutoff(instrument) -> float | None:
+    """Return the cut-off the clinic reads a measure's total against (its own, or the measure's), or None."""
+    if instrument.cutoff is None:
+        return None
+    return dict(current().cutoffs).get(instrument.key, instrument.cutoff.default)

@@ -24,6 +24,7 @@ from ..forms import valid_email
 from ..forms import valid_timezone
 from ..models import ADMIN
 from ..models import CLINICIAN
+from ..selfreports.instruments import INSTRUMENTS
 from ..settings import ClinicSettings
 from ..settings import MAX_RETENTION_DAYS
 from ..settings import WEEKDAYS
@@ -112,7 +113,28 @@ class SettingsForm(FlaskForm):
             work_end=self.work_end.data,
             escalate_minutes=self.escalate_minutes.data,
             on_call=tuple(sorted(int(c) for c in self.on_call.data or ())),
+            cutoffs=tuple((spec.key, getattr(self, f"cutoff_{spec.key}").data) for spec in WITH_CUTOFF),
         )
+
+    @property
+    def cutoff_fields(self) -> list:
+        return [getattr(self, f"cutoff_{spec.key}") for spec in WITH_CUTOFF]
+
+
+# One field per measure read against a cut-off (the PCL-5's), made from the measures themselves.
+WITH_CUTOFF = [spec for spec in INSTRUMENTS.values() if spec.cutoff]
+for _spec in WITH_CUTOFF:
+    setattr(
+        SettingsForm,
+        f"cutoff_{_spec.key}",
+        IntegerField(
+            f"{_spec.name} cut-off",
+            default=int(_spec.cutoff.default),
+            validators=[InputRequired(), NumberRange(min=int(_spec.min_total) + 1, max=int(_spec.max_total))],
+            description=f"A {_spec.name} total at or above this is drawn as the {_spec.cutoff.label.lower()} on "
+            f"charts (published default {_spec.cutoff.default:g}).",
+        ),
+    )
 
 
 class AuditFilterForm(FlaskForm):

@@ -32,6 +32,7 @@ from ..reminders import status as reminder_status
 from .forms import AuditFilterForm
 from .forms import InviteStaffForm
 from .forms import settings_form
+from .forms import WITH_CUTOFF
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -148,6 +149,8 @@ def settings():
         form.work_start.data, form.work_end.data = current.work_start, current.work_end
         form.escalate_minutes.data = current.escalate_minutes
         form.on_call.data = [str(c) for c in current.on_call]
+        for spec, cutoff_field in zip(WITH_CUTOFF, form.cutoff_fields, strict=True):
+            cutoff_field.data = int(clinic_settings.cutoff(spec))
     elif form.validate_on_submit():
         _, problems = crisis.parse(form.crisis_lines.data)
         if problems:

@@ -160,6 +160,7 @@ class Chart:
     font_size: int = FONT_SIZE
     point_radius: float = 4
     heading: str = ""  # the card's heading on the history page
+    cutoff: Tick | None = None  # a measure's cut-off as a labelled line across the plot (at: y)
 
     @property
     def empty(self) -> bool:
@@ -167,10 +168,12 @@ class Chart:
 
     @property
     def description(self) -> str:
-        if not self.markers:
-            return self.summary
-        n = len(self.markers)
-        return f"{self.summary} Dashed lines mark {_count(n, 'session day')}."
+        text = self.summary
+        if self.cutoff is not None:
+            text += f" A line marks the {self.cutoff.label}."
+        if self.markers:
+            text += f" Dashed lines mark {_count(len(self.markers), 'session day')}."
+        return text
 
 
 class _Scale:
@@ -246,9 +249,14 @@ def mood_chart(days: Iterable, window: Window, *, markers: list[dt.date]) -> Cha
 
 
 def score_chart(
-    instrument: Instrument, scores: Iterable[tuple[dt.datetime, int]], window: Window, *, markers: list[dt.date]
+    instrument: Instrument,
+    scores: Iterable[tuple[dt.datetime, int]],
+    window: Window,
+    *,
+    markers: list[dt.date],
+    cutoff: float | None = None,
 ) -> Chart:
-    """Chart PHQ-9 or GAD-7 totals (local time, total) over the instrument's severity bands."""
+    """Chart a measure's totals (local time, total) over its severity bands, with its cut-off as a line if it has one."""
     scores = sorted((when, total) for when, total in scores if when in window)
     plot = Plot(left=32, top=10, right=WIDTH - 14, bottom=SCORE_HEIGHT - 30)
     scale = _Scale(window, plot, 0, instrument.max_total)
@@ -258,16 +266,19 @@ def score_chart(
         Point(
             scale.x(when),
             scale.y(total),
-            f"{_day(when, with_year)}: {instrument.format(total)} ({instrument.band(total)})",
+            f"{_day(when, with_year)}: {_scored(instrument, total, cutoff)}",
         )
         for when, total in scores
     ]
-    floors = [floor for floor, _ in instrument.bands]
+    floors = [floor for floor, _ in instrument.bands] or [instrument.min_total]
+    if cutoff is not None:
+        floors = sorted({*floors, cutoff})
+    read = _reading(instrument, cutoff)
     return Chart(
         key=instrument.key,
         heading=f"{instrument.title} ({instrument.name})",
         title=f"{instrument.name} scores, {window.label}",
-        summary=_score_summary(instrument, scores, window),
+        summary=_score_summary(instrument, scores, window, cutoff),
         empty_text=f"No {instrument.name} questionnaires{window.phrase} yet.",
         height=SCORE_HEIGHT,
         plot=plot,
@@ -282,16 +293,43 @@ def score_chart(
         lines=[_path([(p.x, p.y) for p in points])] if len(points) > 1 else [],
         points=points,
         markers=_markers(markers, window, scale),
-        columns=("Day", "Score", "Severity"),
+        columns=("Day", "Score", *([read[0]] if read else [])),
         rows=[
             (
                 _row_day(when, with_year, _date(when) in session_days),
                 f"{instrument.format(total)} of {instrument.format(instrument.max_total)}",
-                instrument.band(total),
+                *([read[1](total)] if read else []),
             )
             for when, total in reversed(scores)
         ],
+        cutoff=None if cutoff is None else _cutoff_tick(scale, instrument, cutoff, plot),
     )
+
+
+def _cutoff_tick(scale: "_Scale", instrument: Instrument, cutoff: float, plot: Plot) -> Tick:
+    y = scale.y(cutoff)
+    label = f"{instrument.cutoff.label} ({instrument.format(cutoff)})"
+    # At the left, just under the line: a falling series' early points sit above it, its recent ones to the right.
+    return Tick(y, label, _r(y + FONT_SIZE + 1 if y + FONT_SIZE + 1 < plot.bottom - 2 else y - 5))
+
+
+def _against(total: float, cutoff: float) -> str:
+    return "at or above the cut-off" if total >= cutoff else "below the cut-off"
+
+
+def _reading(instrument: Instrument, cutoff: float | None):
+    """Return the table's last column (heading, how a total reads) for the measure, or None."""
+    if instrument.bands:
+        return "Severity", instrument.band
+    if cutoff is not None:
+        return "Cut-off", lambda total: _against(total, cutoff)
+    return None
+
+
+def _scored(instrument: Instrument, total: float, cutoff: float | None) -> str:
+    """Say a total with what it means: "12 (moderate)", "41 (at or above the cut-off)", or "6.3"."""
+    read = _reading(instrument, cutoff)
+    return f"{instrument.format(total)} ({read[1](total)})" if read else instrument.format(total)
 
 
 def severity_ranges(instrument: Instrument) -> list[tuple[float, float, str]]:
@@ -348,7 +386,7 @@ def _mood_summary(days: list, window: Window) -> str:
     return f"{_over(window, days[0].day)} your average mood was {mean:.1f}, from {low} to {high}, on {_count(len(days), 'day')}."
 
 
-def _score_summary(instrument: Instrument, scores: list, window: Window) -> str:
+def _score_summary(instrument: Instrument, scores: list, window: Window, cutoff: float | None = None) -> str:
     if not scores:
         return ""
     over = _over(window, _date(scores[0][0]))
@@ -357,13 +395,13 @@ def _score_summary(instrument: Instrument, scores: list, window: Window) -> str:
     if len(scores) == 1:
         return (
             f"{over} you completed the {instrument.name} once: "
-            f"{instrument.format(last_total)} ({instrument.band(last_total)}) on {_on(last, with_year)}."
+            f"{_scored(instrument, last_total, cutoff)} on {_on(last, with_year)}."
         )
     return (
         f"{over} you completed the {instrument.name} {len(scores)} times. "
-        f"Your latest score was {instrument.format(last_total)} ({instrument.band(last_total)}) "
-        f"on {_on(last, with_year)}; the first was {instrument.format(first_total)} "
-        f"({instrument.band(first_total)}) on {_on(first, with_year)}."
+        f"Your latest score was {_scored(instrument, last_total, cutoff)} "
+        f"on {_on(last, with_year)}; the first was {_scored(instrument, first_total, cutoff)} "
+        f"on {_on(first, with_year)}."
     )
 
 

@@ -65,18 +65,51 @@ class Change:
 
 @dataclass(frozen=True)
 class Outcomes:
-    """Response and remission as a measure defines them, against a baseline."""
+    """Response (or meaningful improvement) and remission as a measure defines them, against a baseline."""
 
-    response_drop_percent: float  # a later score at least this far below the baseline...
-    response_min_baseline: float  # ...from a baseline at least this high
-    remission_below: float  # a later score below this...
-    remission_min_baseline: float  # ...from a baseline at least this high
+    response_drop_percent: float | None = None  # a later score at least this far below the baseline...
+    response_drop_points: float | None = None  # ...or at least this many points below it...
+    response_min_baseline: float = 0  # ...from a baseline at least this high
+    response_label: str = "Response"  # how pages name it
+    remission_below: float | None = None  # a later score below this...
+    remission_min_baseline: float = 0  # ...from a baseline at least this high
 
     def response(self, baseline: float, latest: float) -> bool:
-        return baseline >= self.response_min_baseline and latest <= baseline * (1 - self.response_drop_percent / 100)
+        if baseline < self.response_min_baseline:
+            return False
+        if self.response_drop_points is not None:
+            return baseline - latest >= self.response_drop_points
+        if self.response_drop_percent is not None:
+            # A drop from a baseline of 0 is no drop at all.
+            return baseline > 0 and latest <= baseline * (1 - self.response_drop_percent / 100) + 1e-9
+        return False
 
     def remission(self, baseline: float, latest: float) -> bool:
+        if self.remission_below is None:
+            return False
         return baseline >= self.remission_min_baseline and latest < self.remission_below
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A diagnostic rule over the answers: enough items rated high enough in each subscale (PCL-5's DSM-5 rule)."""
+
+    rated_at_least: int  # an item counts as a symptom endorsed from this answer up
+    needs: tuple[tuple[str, int], ...]  # (subscale key, symptoms it needs)
+    met: str  # the label of an answer set that meets the rule...
+    not_met: str  # ...and of one that does not
+
+    def holds(self, answers, subscales: tuple["Subscale", ...]) -> bool:
+        items = {s.key: s.items for s in subscales}
+        return all(sum(answers[n - 1] >= self.rated_at_least for n in items[key]) >= count for key, count in self.needs)
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """A total at or above which a measure suggests the condition; each clinic may set its own (settings)."""
+
+    default: float
+    label: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +126,7 @@ class Score:
     band: str
     subscores: dict[str, float] = field(default_factory=dict)
     safety_answer: int | None = None  # the answer to the safety item, if the measure has one
+    rule_met: bool | None = None  # whether the answers meet the measure's diagnostic rule, if it has one
 
 
 class IncompleteAnswers(ValueError):
@@ -119,6 +153,9 @@ class Instrument:
     safety_label: str = ""  # how the alert names that item
     outcomes: Outcomes | None = None
     rhythm: Rhythm = Rhythm()
+    notice: str = ""  # said before the first item (the PCL-5 asks about trauma)
+    rule: Rule | None = None  # a diagnostic rule whose result is the answer set's band
+    cutoff: Cutoff | None = None  # drawn as a line on charts
 
     @property
     def max_total(self) -> float:
@@ -131,6 +168,9 @@ class Instrument:
         return sum(lows) if self.scoring == "sum" else min(lows)
 
     def band(self, total: float) -> str:
+        """Name the severity band of a total ("" for a measure without bands)."""
+        if not self.bands:
+            return ""
         label = self.bands[0][1]
         for floor, name in self.bands:
             if total >= floor:
@@ -164,7 +204,11 @@ class Instrument:
         total = self._combine(answers)
         subscores = {s.key: self._combine([answers[n - 1] for n in s.items]) for s in self.subscales}
         safety = answers[self.safety_item - 1] if self.safety_item else None
-        return Score(total=total, band=self.band(total), subscores=subscores, safety_answer=safety)
+        if self.rule is None:
+            return Score(total=total, band=self.band(total), subscores=subscores, safety_answer=safety)
+        met = self.rule.holds(answers, self.subscales)
+        band = self.rule.met if met else self.rule.not_met
+        return Score(total=total, band=band, subscores=subscores, safety_answer=safety, rule_met=met)
 
     def _combine(self, answers) -> float:
         if self.scoring == "sum":
@@ -205,6 +249,8 @@ def load(path: Path, scales: dict) -> Instrument:
     extra = spec.get("extra")
     safety = spec.get("safety", {})
     outcomes = spec.get("outcomes")
+    rule = spec.get("rule")
+    cutoff = spec.get("cutoff")
     return Instrument(
         key=spec["key"],
         name=spec["name"],
@@ -227,6 +273,9 @@ def load(path: Path, scales: dict) -> Instrument:
             after_sessions=tuple(spec.get("rhythm", {}).get("after_sessions", ())),
             every_days=spec.get("rhythm", {}).get("every_days"),
         ),
+        notice=spec.get("notice", ""),
+        rule=Rule(rule["rated_at_least"], tuple(rule["needs"].items()), rule["met"], rule["not_met"]) if rule else None,
+        cutoff=Cutoff(float(cutoff["default"]), cutoff["label"]) if cutoff else None,
     )
 
 
@@ -244,3 +293,4 @@ def load_all(folder: Path = MEASURES) -> dict[str, Instrument]:
 INSTRUMENTS: dict[str, Instrument] = load_all()
 PHQ9 = INSTRUMENTS["phq9"]
 GAD7 = INSTRUMENTS["gad7"]
+
