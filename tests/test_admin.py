@@ -18,6 +18,7 @@ GOOD = {
     "work_start": "08:30",
     "work_end": "17:30",
     "escalate_minutes": "45",
+    "cutoff_pcl5": "31",
 }
 
 
@@ -40,6 +41,7 @@ def test_settings_are_saved(admin_client):
     assert ClinicSetting.get_value("retention_days") == "45"
     assert ClinicSetting.get_value("escalate_minutes") == "45"
     assert ClinicSetting.get_value("work_start") == "08:30"
+    assert ClinicSetting.get_value("measure_cutoffs") == "pcl5=31"
     page = admin_client.get("/admin/settings").get_data(as_text=True)
     assert 'value="America/Denver" selected' in page or "selected" in page.split("America/Denver")[0][-40:]
 
@@ -60,6 +62,8 @@ def test_settings_are_saved(admin_client):
         ({"escalate_minutes": "0"}, b"between"),
         ({"escalate_minutes": "100000"}, b"between"),
         ({"on_call": ["999999"]}, b"is not a valid choice"),
+        ({"cutoff_pcl5": "81"}, b"between"),
+        ({"cutoff_pcl5": ""}, b"required"),
     ],
 )
 def test_bad_settings_change_nothing(admin_client, change, message):

@@ -9,6 +9,9 @@ from aftercare.selfreports.instruments import IncompleteAnswers
 from aftercare.selfreports.instruments import INSTRUMENTS
 from aftercare.selfreports.instruments import PHQ9
 
+PCL5 = INSTRUMENTS["pcl5"]
+PEG = INSTRUMENTS["peg"]
+
 
 def score(instrument, answers, extra=None):
     return instrument.score(answers, extra)
@@ -120,8 +123,153 @@ def test_phq9_worsening_is_a_rise_of_5_or_more(previous, current, worse):
 @pytest.mark.parametrize("spec", INSTRUMENTS.values(), ids=list(INSTRUMENTS))
 def test_every_instrument_describes_itself_fully(spec):
     assert spec.items and all(item.choices for item in spec.items)
-    assert spec.bands[0][0] == spec.min_total
-    assert spec.band(spec.max_total) == spec.bands[-1][1]
+    if spec.bands:
+        assert spec.bands[0][0] == spec.min_total
+        assert spec.band(spec.max_total) == spec.bands[-1][1]
+    else:
+        assert spec.band(spec.max_total) == ""
+    if spec.rule:
+        assert {key for key, _ in spec.rule.needs} <= {s.key for s in spec.subscales}
+    if spec.cutoff:
+        assert spec.min_total < spec.cutoff.default <= spec.max_total and spec.cutoff.label
     assert spec.minutes > 0 and spec.title and spec.stem and spec.version
     if spec.safety_item:
         assert 1 <= spec.safety_item <= len(spec.items) and spec.safety_label
+
+
+# --- PCL-5 (Weathers et al. 2013): 20 items 0-4, total 0-80, clusters B 1-5, C 6-7, D 8-14, E 15-20.
+
+PCL5_CLUSTERS = {"B": range(1, 6), "C": range(6, 8), "D": range(8, 15), "E": range(15, 21)}
+
+
+def pcl5(**ratings) -> list[int]:
+    """Answers with the given items rated (q3=2, ...); everything else 0."""
+    answers = [0] * 20
+    for name, value in ratings.items():
+        answers[int(name[1:]) - 1] = value
+    return answers
+
+
+@pytest.mark.parametrize("total", range(0, 81))
+def test_every_pcl5_total_sums_exactly_and_the_clusters_add_up(total):
+    answers = [min(4, max(0, total - 4 * i)) for i in range(20)]
+    result = PCL5.score(answers)
+    assert result.total == total
+    assert sum(result.subscores.values()) == total
+    for key, items in PCL5_CLUSTERS.items():
+        assert result.subscores[key] == sum(answers[n - 1] for n in items)
+
+
+@pytest.mark.parametrize(
+    ("ratings", "clusters"),
+    [
+        # Each cluster's boundary items, rated 4, land in that cluster only.
+        ({"q5": 4}, {"B": 4, "C": 0, "D": 0, "E": 0}),
+        ({"q6": 4}, {"B": 0, "C": 4, "D": 0, "E": 0}),
+        ({"q7": 4}, {"B": 0, "C": 4, "D": 0, "E": 0}),
+        ({"q8": 4}, {"B": 0, "C": 0, "D": 4, "E": 0}),
+        ({"q14": 4}, {"B": 0, "C": 0, "D": 4, "E": 0}),
+        ({"q15": 4}, {"B": 0, "C": 0, "D": 0, "E": 4}),
+        ({"q20": 4}, {"B": 0, "C": 0, "D": 0, "E": 4}),
+        ({"q1": 1, "q6": 2, "q8": 3, "q20": 4}, {"B": 1, "C": 2, "D": 3, "E": 4}),
+    ],
+)
+def test_pcl5_items_fall_in_their_dsm5_cluster(ratings, clusters):
+    assert PCL5.score(pcl5(**ratings)).subscores == clusters
+
+
+MEETS = {"q1": 2, "q6": 2, "q8": 2, "q9": 2, "q15": 2, "q16": 2}  # exactly 1 B, 1 C, 2 D, 2 E at "Moderately"
+
+
+@pytest.mark.parametrize(
+    ("ratings", "met", "total"),
+    [
+        (MEETS, True, 12),  # the rule met with a total far below the cut-off
+        ({**MEETS, "q1": 1}, False, 11),  # no B item at 2 or more
+        ({**MEETS, "q6": 1}, False, 11),  # no C item
+        ({**MEETS, "q9": 1}, False, 11),  # one D item
+        ({**MEETS, "q16": 1}, False, 11),  # one E item
+        ({**MEETS, "q2": 4, "q3": 4}, True, 20),  # more than enough in B
+        # Above the cut-off of 33 without meeting the rule: every symptom "A little bit", B and E high.
+        ({f"q{n}": 1 for n in range(1, 21)} | {"q1": 4, "q2": 4, "q3": 4, "q15": 4, "q16": 4}, False, 35),
+        # Everything at the top: the rule met, 80.
+        ({f"q{n}": 4 for n in range(1, 21)}, True, 80),
+        ({}, False, 0),
+    ],
+)
+def test_pcl5_provisional_ptsd_follows_the_published_cluster_rule(ratings, met, total):
+    result = PCL5.score(pcl5(**ratings))
+    assert (result.total, result.rule_met) == (total, met)
+    assert result.band == ("provisional PTSD" if met else "below the PTSD symptom rule")
+
+
+@pytest.mark.parametrize(
+    ("previous", "latest", "worse"), [(30, 40, True), (30, 39, False), (60, 50, False), (0, 10, True)]
+)
+def test_pcl5_worsening_is_a_rise_of_10_or_more(previous, latest, worse):
+    assert PCL5.change.meaningful(previous, latest) is worse
+
+
+@pytest.mark.parametrize(
+    ("baseline", "latest", "improved"), [(50, 40, True), (50, 41, False), (12, 2, True), (9, 0, False)]
+)
+def test_pcl5_a_drop_of_10_or_more_is_meaningful_improvement(baseline, latest, improved):
+    assert PCL5.outcomes.response(baseline, latest) is improved
+    assert PCL5.outcomes.response_label == "Meaningful improvement"
+    assert PCL5.outcomes.remission(baseline, latest) is False  # the PCL-5 defines no remission
+
+
+# --- PEG (Krebs et al. 2009): three items 0-10, the mean to one decimal, halves rounded up.
+
+
+@pytest.mark.parametrize(
+    ("answers", "mean"),
+    [
+        ([0, 0, 0], 0.0),
+        ([1, 0, 0], 0.3),  # a third rounds down
+        ([2, 0, 0], 0.7),  # two thirds round up
+        ([4, 4, 5], 4.3),
+        ([4, 5, 5], 4.7),
+        ([7, 5, 6], 6.0),
+        ([10, 9, 9], 9.3),
+        ([10, 10, 9], 9.7),
+        ([10, 10, 10], 10.0),
+    ],
+)
+def test_peg_is_the_mean_of_its_three_items_to_one_decimal(answers, mean):
+    result = PEG.score(answers)
+    assert result.total == mean
+    assert PEG.format(result.total) == f"{mean:.1f}"
+    assert result.band == ""
+
+
+def test_every_peg_answer_set_scores_within_0_to_10():
+    for answers in itertools.product(range(11), repeat=3):
+        total = PEG.score(list(answers)).total
+        assert round(total, 1) == total and 0 <= total <= 10
+        assert abs(total - sum(answers) / 3) <= 0.05 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("baseline", "latest", "improved"),
+    [(6.0, 4.2, True), (6.0, 4.3, False), (10.0, 7.0, True), (3.3, 2.3, True), (0.0, 0.0, False), (2.0, 2.0, False)],
+)
+def test_peg_a_drop_of_30_percent_from_baseline_is_meaningful(baseline, latest, improved):
+    assert PEG.outcomes.response(baseline, latest) is improved
+
+
+@pytest.mark.parametrize(
+    ("instrument", "answers"),
+    [
+        (PCL5, [0] * 19),  # 19 answers
+        (PCL5, [0] * 19 + [5]),  # an answer of 5
+        (PCL5, [0] * 21),
+        (PEG, [11, 0, 0]),  # an item of 11
+        (PEG, [0, -1, 0]),
+        (PEG, [5, 5]),
+        (PEG, [5.5, 5, 5]),
+    ],
+)
+def test_pcl5_and_peg_refuse_incomplete_or_out_of_range_answers(instrument, answers):
+    with pytest.raises(IncompleteAnswers):
+        instrument.score(answers)
