@@ -4,15 +4,25 @@ A patient's page is mostly the same chrome (two tab bars with their icons, the h
 Today, the same mood scale; rendering them anew for every request was a third of the page's time.
 """
 
+import time
+
 from flask import Flask
+from flask import session
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 CACHE_SIZE = 10_000
+# A page's CSRF token is re-signed at most this often per session (flask-wtf signs anew on every
+# page otherwise); the token's lifetime (WTF_CSRF_TIME_LIMIT, an hour) shortens by at most this.
+CSRF_REUSE_SECONDS = 60
 
 
 def init_app(app: Flask) -> None:
+    """Register the cheap helpers (after CSRFProtect.init_app, whose csrf_token this one replaces)."""
     app.jinja_env.globals["url_for"] = memoized_url_for(app)
     app.jinja_env.globals["remember"] = remembering()
+    token = reused_csrf_token(app)
+    app.context_processor(lambda: {"csrf_token": token})
 
 
 def memoized_url_for(app: Flask):
@@ -64,3 +74,31 @@ def remembering():
             return macro(*args)
 
     return remember
+
+
+def reused_csrf_token(app: Flask):
+    """Return a csrf_token() for templates that signs a session's token once a minute, not on every page.
+
+    The token is flask-wtf's own (`generate_csrf`), checked by flask-wtf as before; a signed copy is
+    reused while it is under a minute old, for the same session token only.
+    """
+    cache: dict[str, tuple[str, float]] = {}
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+    def csrf_token() -> str:
+        now = time.monotonic()
+        raw = session.get(field)
+        if raw is not None:
+            hit = cache.get(raw)
+            if hit is not None and now - hit[1] < CSRF_REUSE_SECONDS:
+                return hit[0]
+        token = generate_csrf()
+        raw = session.get(field)
+        if raw is None:  # a token made earlier in this request, before the session was replaced
+            return token
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[raw] = (token, now)
+        return token
+
+    return csrf_token

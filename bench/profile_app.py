@@ -54,9 +54,10 @@ def make_database(workdir: Path) -> dict:
     os.environ.update(
         AFTERCARE_SECRET_KEY=secrets.token_hex(32),
         AFTERCARE_DATABASE_URL=f"sqlite:///{workdir / 'profile.db'}",
-        AFTERCARE_BASE_URL="http://localhost",
-        # Flask's test client speaks plain http: development keeps the session cookie usable there.
-        AFTERCARE_ENV="development",
+        AFTERCARE_BASE_URL="https://localhost",
+        # Production, as the benchmark serves it; the test client speaks https so the Secure
+        # __Host- session cookie goes back.
+        AFTERCARE_ENV=os.environ.get("AFTERCARE_ENV", "production"),
         PYTHONPATH=str(REPO),
     )
     run = {"cwd": REPO, "check": True, "capture_output": True, "text": True}
@@ -68,6 +69,7 @@ def make_database(workdir: Path) -> dict:
 def signed_in_client(app, account: dict):
     """Return a test client signed in through the real form, and a CSRF token for the API."""
     client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
     token = CSRF_RE.search(client.get("/login").get_data(as_text=True))[1]
     form = {"email": account["email"], "password": account["password"], "csrf_token": token, "remember_device": "y"}
     if client.post("/login", data=form).status_code != 302:
