@@ -86,12 +86,21 @@ class Course:
     label: str
     mood: tuple[float, float]  # mean mood (0-10) at enrolment and after COURSE_DAYS
     phq9: tuple[int, int]
-    gad7: tuple[int, int]
+    gad7: tuple[int, int] | None
     # > 0: most change comes early (a response to the induction series); < 0: it accelerates late.
     bend: float = 3.0
     skip_days: float = 0.12  # share of days without any entry
     silent_days: int = 0  # no entries in the last N days (the panel's "no entries" flag)
     open_alert: bool = False  # a PHQ-9 today with item 9 = 1 (CLIN-02)
+    # Measures beyond depression and anxiety, (start, end) like the others; a patient answers the
+    # measures their course has (User.measures).
+    pcl5: tuple[int, int] | None = None
+    peg: tuple[float, float] | None = None
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        keys = ("phq9", "gad7") if self.gad7 else ("phq9",)
+        return keys + tuple(key for key in ("pcl5", "peg") if getattr(self, key))
 
 
 REMISSION = Course("responder, in remission", mood=(3.0, 7.5), phq9=(18, 2), gad7=(14, 3))
@@ -107,6 +116,10 @@ WITHDRAWING = Course(
     skip_days=0.25,
     silent_days=8,
 )
+# Followed for PTSD: the PCL-5 falls from well above the cut-off (33) to below it.
+PTSD = Course("PTSD, PCL-5 below the cut-off", mood=(3.4, 6.6), phq9=(15, 6), gad7=None, pcl5=(54, 24), bend=2.0)
+# Followed for chronic pain (CRPS): the PEG falls by more than 30%.
+PAIN = Course("chronic pain, PEG down by a third", mood=(3.8, 6.0), phq9=(13, 7), gad7=None, peg=(7.3, 4.4), bend=2.0)
 WORSENING = Course(
     "getting worse, open safety alert", mood=(4.5, 2.5), phq9=(12, 19), gad7=(9, 15), bend=-2.0, open_alert=True
 )
@@ -121,6 +134,8 @@ PATIENTS = [
     ("Tom Becker", "tom", "America/New_York", "sam", WITHDRAWING),
     ("Grace Kim", "grace", "Pacific/Honolulu", "sam", RESPONDER),
     ("Ola Nowak", "ola", "Europe/Warsaw", "sam", SLOWER),
+    ("Marcus Reed", "marcus", "America/New_York", "dana", PTSD),
+    ("Elena Silva", "elena", "America/Chicago", "sam", PAIN),
 ]
 
 COURSE_DAYS = 120  # about four months between enrolment and today, on the first load
@@ -213,14 +228,14 @@ def mood_day(login: str, course: Course, zone: str, day: dt.date, day_number: in
 
 
 def answers_for(spec: instruments.Instrument, total: int, rng: random.Random, item9: int = 0) -> list[int]:
-    """Spread a total over a questionnaire's items (0-3 each); item 9 is set on its own, never by chance."""
+    """Spread a sum over a questionnaire's items (each up to its highest answer); item 9 is set on its own."""
     answers = [0] * len(spec.items)
     free = [i for i in range(len(answers)) if not (spec is instruments.PHQ9 and i == 8)]
     if spec is instruments.PHQ9:
         answers[8] = item9
-    total = max(0, min(3 * len(free), total - item9))
+    total = max(0, min(sum(spec.items[i].high for i in free), total - item9))
     for _ in range(total):
-        i = rng.choice([i for i in free if answers[i] < 3])
+        i = rng.choice([i for i in free if answers[i] < spec.items[i].high])
         answers[i] += 1
     return answers
 
@@ -244,14 +259,21 @@ def checkin_days(login: str, start: dt.date, today: dt.date, course: Course) -> 
 
 def checkin_rows(patient: User, login: str, course: Course, start: dt.date, today: dt.date) -> list[dict]:
     rows = []
-    for day in checkin_days(login, start, today, course):
+    every_few_weeks = checkin_days(login, start, today, course)
+    weekly = [start + dt.timedelta(days=d) for d in range(0, (today - start).days + 1, 7)]
+    for day in sorted(set(every_few_weeks) | (set(weekly) if course.peg else set())):
         day_number = (day - start).days
         rng = random.Random(f"{login}:checkin:{day.isoformat()}")
         when = local_moment(day, 10, rng.randrange(0, 50), patient.timezone)
-        for spec, ends in ((instruments.PHQ9, course.phq9), (instruments.GAD7, course.gad7)):
-            target = round(between(ends, course, day_number) + rng.uniform(-1, 1))
-            answers = answers_for(spec, target, rng)
-            difficulty = difficulty_for(sum(answers))
+        for key in course.measures:
+            spec = instruments.INSTRUMENTS[key]
+            # The PEG (past week) weekly; the others on the check-in days, every two to four weeks.
+            if day not in (weekly if spec.rhythm.every_days == 7 else every_few_weeks):
+                continue
+            target = between(getattr(course, key), course, day_number) + rng.uniform(-1, 1)
+            # A mean (PEG) is asked for as the sum of its items.
+            answers = answers_for(spec, round(target * (len(spec.items) if spec.scoring == "mean" else 1)), rng)
+            difficulty = difficulty_for(sum(answers)) if spec.extra else None
             result = spec.score(answers, difficulty)
             rows.append(
                 {
@@ -265,6 +287,7 @@ def checkin_rows(patient: User, login: str, course: Course, start: dt.date, toda
                     "difficulty": difficulty,
                     "total": result.total,
                     "band": result.band,
+                    "subscores": json.dumps(result.subscores),
                     "submitted_at": when,
                 }
             )
@@ -369,6 +392,9 @@ def demo_command(scale):
         playlists = seed_demo_playlists(users["dana"])
         for name, login, zone, clinician, course in PATIENTS:
             patient = ensure_user(login, name, PATIENT, password_hash, timezone=zone)
+            if patient.measures != ",".join(course.measures):
+                patient.measures = ",".join(course.measures)
+                patient.save()
             # Enrolment anchors the history; it moves back only once, so later runs add the
             # days since then and never regenerate (or duplicate) what is there.
             if patient.created_at > enrolled:

@@ -232,6 +232,11 @@ MATRIX = {
     "reminders.offline_inbox": ("GET", {}, EVERYONE),  # precached signed out: no one's data in it
     "reminders.upcoming": ("GET", {}, PATIENTS),
     "reminders.snooze": ("POST", {"reminder_id": "{reminder_b}"}, OWNER_B),  # no token: 400, nothing moved
+    "clinician.choose_measures": (
+        "POST",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),  # an empty form: 422, nothing changed
+    ),
     "clinician.send_message": (
         "POST",
         {"patient_id": "{patient_a}"},

@@ -32,15 +32,15 @@ from tests.factories import make_admin
 def test_demo_clinic_loads_and_its_logins_work(runner, client):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert User.select().where(User.role == "patient").count() == 8
+    assert User.select().where(User.role == "patient").count() == 10
     assert User.select().where(User.role == "clinician").count() == 2
     assert User.select().where(User.role == "admin").count() == 1
-    assert CareRelationship.select().count() == 8
+    assert CareRelationship.select().count() == 10
     # Running it again refreshes, never duplicates.
     before = counts()
     assert runner.invoke(args=["demo"]).exit_code == 0
     assert counts() == {**before, "audit": before["audit"] + 1}  # one "demo_loaded" row
-    assert User.select().count() == 11
+    assert User.select().count() == 13
 
     token = csrf_from(client.get("/login").get_data(as_text=True))
     response = client.post(
@@ -51,7 +51,7 @@ def test_demo_clinic_loads_and_its_logins_work(runner, client):
     response = client.post("/login/verify", data={"csrf_token": token, "code": pyotp.TOTP(DEMO_TOTP_SECRET).now()})
     assert response.headers["Location"] == "/clinician/"
     panel = client.get("/clinician/").get_data(as_text=True)
-    assert panel.count('href="/clinician/patients/') == 4
+    assert panel.count('href="/clinician/patients/') == 5
 
 
 def test_demo_refuses_a_database_with_real_accounts(runner):
@@ -128,22 +128,30 @@ def loaded(runner):
 
 
 def test_demo_patients_have_four_months_of_self_reports(loaded):
-    for _name, login, *_ in demo.PATIENTS:
+    for _name, login, _zone, _clinician, course in demo.PATIENTS:
         user = patient(login)
         days = {e.local_day for e in MoodEntry.select().where(MoodEntry.patient == user)}
         assert 60 <= len(days) <= demo.COURSE_DAYS + 1, login  # some days are missing
         assert min(days) <= utcnow().date() - dt.timedelta(days=demo.COURSE_DAYS - 5)
         per_day = MoodDay.select().where(MoodDay.patient == user)
         assert all(1 <= d.count <= 3 and 0 <= d.low <= d.high <= 10 for d in per_day)
-        for key in ("phq9", "gad7"):
+        assert user.measures == ",".join(course.measures)
+        for key in course.measures:
             series = list(CheckIn.series(user, key))
             assert len(series) >= 5, (login, key)
             gaps = [(b.submitted_at - a.submitted_at).days for a, b in zip(series, series[1:], strict=False)]
-            assert all(13 <= gap <= 28 for gap in gaps[:-1]), (login, key, gaps)  # every 2-4 weeks
+            if key == "peg":
+                assert all(6 <= gap <= 8 for gap in gaps), (login, key, gaps)  # weekly
+            else:
+                assert all(13 <= gap <= 28 for gap in gaps[:-1]), (login, key, gaps)  # every 2-4 weeks
             for checkin in series:  # stored scores are what the instrument gives for the answers
                 spec = INSTRUMENTS[key]
-                assert spec.score(checkin.answer_list).total == checkin.total
-                assert spec.band(checkin.total) == checkin.band
+                scored = spec.score(checkin.answer_list)
+                assert (scored.total, scored.band, scored.subscores) == (
+                    checkin.total,
+                    checkin.band,
+                    checkin.subscore_map,
+                )
     # The per-day rollups agree with the entries they summarise.
     assert MoodDay.select(fn.SUM(MoodDay.count)).scalar() == MoodEntry.visible().count()
     assert MoodDay.select().count() == (MoodEntry.select(MoodEntry.patient, MoodEntry.local_day).distinct().count())
@@ -158,6 +166,16 @@ def test_demo_courses_show_response_remission_and_worsening(loaded):
     for login in ("priya", "tom"):
         assert phq9_totals(login)[-1] >= 12
         assert recent_mood(login, days=30) < 5
+    # Followed for PTSD: the PCL-5 falls from above the cut-off to below it, meaningfully.
+    pcl5 = [c.total for c in CheckIn.series(patient("marcus"), "pcl5")]
+    assert pcl5[0] >= 45 and pcl5[-1] < 33 and pcl5[0] - pcl5[-1] >= 10, pcl5
+    assert CheckIn.series(patient("marcus"), "pcl5")[0].band == "provisional PTSD"
+    # Followed for chronic pain: the PEG falls by more than 30% from its baseline.
+    peg = [c.total for c in CheckIn.series(patient("elena"), "peg")]
+    assert peg[0] >= 6 and peg[-1] <= peg[0] * 0.7, peg
+    assert (
+        not CheckIn.select().where(CheckIn.patient == patient("maya"), CheckIn.instrument.in_(("pcl5", "peg"))).exists()
+    )
     luis = phq9_totals("luis")
     assert luis[-1] > luis[0]
     # Tom stopped logging over a week ago (the panel's "no entries" flag).
@@ -188,7 +206,7 @@ def test_a_later_run_adds_the_days_since_and_nothing_twice(loaded, runner, monke
     assert result.exit_code == 0, result.output
     again = counts()
     assert again["mood"] > first["mood"] and again["checkins"] >= first["checkins"]
-    assert again["alerts"] == 1 and again["users"] == 11
+    assert again["alerts"] == 1 and again["users"] == 13
     # Enrolment did not move: one baseline pair per patient, on the same day as before.
     start = patient("maya").created_at
     assert (

@@ -2,13 +2,17 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import SelectChoice
 from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import TextAreaField
+from wtforms import widgets
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
 from ..forms import valid_email
+from ..selfreports.instruments import INSTRUMENTS
 
 
 class InvitePatientForm(FlaskForm):
@@ -29,4 +33,19 @@ class AcknowledgeForm(FlaskForm):
         "What did you do?",
         validators=[DataRequired(message="Write a short note of what you did or decided."), Length(max=1000)],
         description="For example: called the patient, safety plan reviewed, appointment moved forward.",
+    )
+
+
+class MeasuresForm(FlaskForm):
+    measures = SelectMultipleField(
+        "Questionnaires this patient answers",
+        choices=[
+            SelectChoice(key, f"{spec.name}: {spec.condition} ({len(spec.items)} questions, {spec.title.lower()})")
+            for key, spec in INSTRUMENTS.items()
+        ],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validators=[DataRequired(message="Choose at least one questionnaire.")],
+        description="Each is asked for at its own rhythm (PHQ-9 and GAD-7 at the start, after sessions 2, 4 and 6 and "
+        "every 4 weeks; PCL-5 every 4 weeks; PEG weekly). Scores already given stay in the record.",
     )

@@ -14,6 +14,9 @@ from ..models import User
 from ..models import utcnow
 from ..reminders import status as reminder_status
 from ..selfreports import outcomes
+from ..selfreports.instruments import Instrument
+from ..selfreports.instruments import INSTRUMENTS
+from ..selfreports.instruments import shown
 from ..selfreports.outcomes import Outcome
 
 QUIET_DAYS = 7  # "no entry for N days"
@@ -30,6 +33,7 @@ class Row:
     mood_drop: float | None = None
     flags: list[str] = field(default_factory=list)
     escalated: int = 0  # open alerts past the clinic's set time (CLIN-03)
+    measures: list[Instrument] = field(default_factory=list)  # asked for now, or answered before
     on_call: bool = False  # not in this clinician's care: shown because they are on call for an escalated alert
 
     @property
@@ -67,7 +71,10 @@ def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
         return []
     ids = [p.id for p in patients]
     scores = outcomes.for_patients(ids)
-    rows = {p.id: Row(p, scores[p.id]) for p in patients}
+    rows = {
+        p.id: Row(p, scores[p.id], measures=shown(p, [key for key, o in scores[p.id].items() if o.newest]))
+        for p in patients
+    }
     today = today or utcnow().date()
 
     for patient_id, count in (
@@ -125,6 +132,12 @@ def show(clinician: User) -> list[Row]:
     rows = build(clinician)
     AuditEvent.record_many("view_panel", actor=clinician, patients=[row.patient for row in rows])
     return rows
+
+
+def columns(rows: list[Row]) -> list[Instrument]:
+    """Return the measures any of these patients has, in the measures' order: the panel's score columns."""
+    keys = {spec.key for row in rows for spec in row.measures}
+    return [spec for key, spec in INSTRUMENTS.items() if key in keys]
 
 
 def row_for(patient: User) -> Row:

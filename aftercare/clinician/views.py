@@ -25,13 +25,16 @@ from ..pages import invite_from
 from ..pages import require_button
 from ..reminders import messages
 from ..reminders.forms import MessageForm
+from ..selfreports import checkins
 from ..selfreports.checkins import safety_answer
+from ..selfreports.instruments import chosen
 from ..selfreports.instruments import INSTRUMENTS
 from ..selfreports.mood import MOOD_WORDS
 from . import panel
 from .forms import AcknowledgeForm
 from .forms import AddColleagueForm
 from .forms import InvitePatientForm
+from .forms import MeasuresForm
 from .record import open_record
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -46,8 +49,9 @@ def _me() -> User:
 def index():
     me = _me()
     pending = Invite.usable().where(Invite.invited_by == me, Invite.role == PATIENT).order_by(Invite.expires_at)
+    rows = panel.show(me)
     return render_template(
-        "clinician/index.html", rows=panel.show(me), pending=list(pending), instruments=INSTRUMENTS, button=EmptyForm()
+        "clinician/index.html", rows=rows, columns=panel.columns(rows), pending=list(pending), button=EmptyForm()
     )
 
 
@@ -92,14 +96,22 @@ def patient(patient_id):
 
 
 def render_patient(
-    patient: User, acknowledge_form: AcknowledgeForm, status: int = 200, message_form: MessageForm | None = None
+    patient: User,
+    acknowledge_form: AcknowledgeForm,
+    status: int = 200,
+    message_form: MessageForm | None = None,
+    measures_form: MeasuresForm | None = None,
 ):
     """Show one patient's record; every showing is written to the audit log (LOG-01)."""
+    if measures_form is None:
+        measures_form = MeasuresForm(measures=[spec.key for spec in chosen(patient)])
     return render_template(
         "clinician/patient.html",
         colleague_form=colleague_form(patient),
         acknowledge_form=acknowledge_form,
         message_form=message_form or MessageForm(),
+        measures_form=measures_form,
+        chosen=chosen(patient),
         mood_words=MOOD_WORDS,
         instruments=INSTRUMENTS,
         safety_answer=safety_answer,
@@ -132,6 +144,26 @@ def add_colleague(patient_id):
     accounts.add_to_care_team(patient, colleague, by=_me())
     flash(f"{colleague.name} is now on {patient.name}'s care team.", "success")
     return redirect(url_for("clinician.patient", patient_id=patient.id))
+
+
+@bp.route("/patients/<int:patient_id>/measures", methods=["POST"])
+@clinicians_only
+def choose_measures(patient_id):
+    """Choose the questionnaires a patient in this clinician's care answers (an on-call colleague only reads)."""
+    patient = patient_for_staff(patient_id)
+    if not _me().cares_for(patient):
+        abort(404)
+    form = MeasuresForm()
+    if not form.validate_on_submit():
+        return render_patient(patient, AcknowledgeForm(), 422, measures_form=form)
+    try:
+        measures = checkins.choose(_me(), patient, form.measures.data)
+    except Invalid as error:
+        form.measures.errors = list(error.fields.values())
+        return render_patient(patient, AcknowledgeForm(), 422, measures_form=form)
+    names = ", ".join(spec.name for spec in measures)
+    flash(f"{patient.name} now answers {names}; their reminders follow.", "success")
+    return redirect(url_for("clinician.patient", patient_id=patient.id, _anchor="scores-heading"))
 
 
 @bp.route("/patients/<int:patient_id>/message", methods=["POST"])

@@ -34,6 +34,7 @@ class User(UserMixin, BaseModel):
     quiet_end = CharField(max_length=5, default="08:00")
     mood_nudge_at = CharField(max_length=5, null=True)  # a daily "how are you?" at this local time, if asked for
     reminders_off = CharField(max_length=200, default="")  # kinds of reminder the patient turned off, comma separated
+    measures = CharField(max_length=200, default="phq9,gad7")  # the questionnaires a patient answers (instruments)
     consented_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
     calendar_token_hash = CharField(

@@ -16,6 +16,7 @@ from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..selfreports import checkins
+from ..selfreports import instruments
 
 
 def greeting(now_local: dt.datetime) -> str:
@@ -94,6 +95,7 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
     """Return everything the Today screen shows, for the template."""
     now = now or utcnow()
     now_local = to_local(now, patient.timezone)
+    measures = instruments.chosen(patient)
     sessions = [row_to(TreatmentSession, row) for row in SESSIONS.run(patient.id)]
     answered = {key: _time(at) for key, at in LAST_ANSWERS.run(patient.id)}
     entries = [row_to(MoodEntry, row) for row in DAY_ENTRIES.run(patient.id, _day(now_local.date()))]
@@ -104,7 +106,8 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
         "today": now_local,
         "last_mood": last,
         "last_mood_ago": ago(now - last.recorded_at) if last else None,
-        "due": checkins.due_from(answered, sessions, now),
+        "due": checkins.due_from(answered, sessions, now, measures),
+        "measures": measures,
         "entries": entries,
         "care_team": [name for (name,) in CARE_TEAM.run(patient.id, True)],
         "last_checkins": answered,

@@ -18,7 +18,6 @@ from ..push import devices
 from ..reminders import planner
 from ..safety import CRISIS_PATTERNS
 from ..selfreports import mood
-from ..selfreports.instruments import INSTRUMENTS
 from . import today
 from .forms import SettingsForm
 
@@ -34,7 +33,6 @@ def home():
         mood_words=mood.MOOD_WORDS,
         tags=tuple(mood.clinic_tags()),
         crisis_patterns=CRISIS_PATTERNS,
-        instruments=INSTRUMENTS,
         **today.overview(current_user._get_current_object()),
     )
 

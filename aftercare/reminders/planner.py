@@ -39,7 +39,7 @@ from ..models import SCHEDULED
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
-from ..selfreports.instruments import INSTRUMENTS
+from ..selfreports.instruments import chosen
 
 ELAPSED, WALL = "elapsed", "wall"
 HOUR = dt.timedelta(hours=1)
@@ -257,7 +257,8 @@ def _checkin_wants(patient: User, now: dt.datetime) -> list[Want]:
         first, keys = occasions.get(slot, (moment, []))
         occasions[slot] = (min(first, moment), [*keys, key])
 
-    for key, spec in INSTRUMENTS.items():
+    for spec in chosen(patient):  # the measures the clinician asked for, each at its own rhythm
+        key = spec.key
         last = answered.get(key)
         if last is None:
             joined = patient.created_at

@@ -6,6 +6,7 @@ import json
 from peewee import fn
 
 from .. import alerts
+from ..db import db
 from ..exports import fields
 from ..exports import iso
 from ..idempotency import same_payload
@@ -21,18 +22,44 @@ from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..reminders import planner
+from .instruments import chosen
 from .instruments import IncompleteAnswers
 from .instruments import Instrument
 from .instruments import INSTRUMENTS
 
 
-def instrument_of(key) -> Instrument:
-    """Return the instrument for an API or URL key, or raise Invalid."""
+def instrument_of(key, patient: User | None = None) -> Instrument:
+    """Return the instrument for an API or URL key, or raise Invalid; with a patient, only one they are asked for."""
     instrument = INSTRUMENTS.get(key) if isinstance(key, str) else None
     if instrument is None:
         names = " or ".join(spec.name for spec in INSTRUMENTS.values())
         raise Invalid({"instrument": f"Choose {names}."})
+    if patient is not None and instrument not in chosen(patient):
+        raise Invalid({"instrument": not_asked(instrument)})
     return instrument
+
+
+def not_asked(instrument: Instrument) -> str:
+    return (
+        f"Your care team has not asked you to fill in the {instrument.name}, so nothing was saved. "
+        "Your questionnaires are listed on Today."
+    )
+
+
+def choose(clinician: User, patient: User, keys) -> list[Instrument]:
+    """Set the measures a patient answers, plan their reminders, and record who chose, in one transaction."""
+    keys = [key for key in keys if isinstance(key, str)]
+    unknown = [key for key in keys if key not in INSTRUMENTS]
+    if unknown or not keys:
+        raise Invalid({"measures": "Choose at least one questionnaire from the list."})
+    measures = [spec for key, spec in INSTRUMENTS.items() if key in keys]
+    value = ",".join(spec.key for spec in measures)
+    with db.atomic():
+        User.update(measures=value).where(User.id == patient.id).execute()
+        patient.measures = value
+        AuditEvent.record("measures_chosen", actor=clinician, patient=patient, detail=value)
+        planner.plan(patient)
+    return measures
 
 
 def form_answers(instrument: Instrument, form) -> tuple[list, object]:
@@ -55,7 +82,7 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
     if not isinstance(data, dict):
         raise Invalid({"body": "Send a JSON object."})
     key = parse_client_id(data.get("client_id"))
-    instrument = instrument_of(data.get("instrument"))
+    instrument = instrument_of(data.get("instrument"), patient)
     answers, extra = data.get("answers"), data.get("difficulty")
     try:
         result = instrument.score(answers, extra)
@@ -94,11 +121,13 @@ def due(patient: User, now: dt.datetime | None = None) -> list[Instrument]:
         TreatmentSession.kind.in_(DOSING_KINDS),
         TreatmentSession.starts_at <= now,
     )
-    return due_from(answered, sessions, now)
+    return due_from(answered, sessions, now, chosen(patient))
 
 
-def due_from(answered: dict[str, dt.datetime], sessions, now: dt.datetime) -> list[Instrument]:
-    """Return the measures due, from when each was last answered and the patient's sessions.
+def due_from(
+    answered: dict[str, dt.datetime], sessions, now: dt.datetime, measures: list[Instrument]
+) -> list[Instrument]:
+    """Return which of the patient's measures are due, from when each was last answered and their sessions.
 
     A measure is due when it was never answered, when a milestone dosing session (say, the 2nd) has
     ended since it was last answered, or when its rhythm's days have passed since then.
@@ -107,8 +136,8 @@ def due_from(answered: dict[str, dt.datetime], sessions, now: dt.datetime) -> li
         s.number: s.ends_at for s in sessions if s.number is not None and s.kind in DOSING_KINDS and s.ends_at <= now
     }
     wanted = []
-    for key, spec in INSTRUMENTS.items():
-        last = answered.get(key)
+    for spec in measures:
+        last = answered.get(spec.key)
         milestones = [ended[n] for n in spec.rhythm.after_sessions if n in ended]
         every = spec.rhythm.every_days
         if last is None or any(end > last for end in milestones) or (every and now - last >= dt.timedelta(days=every)):

@@ -9,6 +9,7 @@ questionnaire is refused, never guessed.
 
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -294,3 +295,14 @@ INSTRUMENTS: dict[str, Instrument] = load_all()
 PHQ9 = INSTRUMENTS["phq9"]
 GAD7 = INSTRUMENTS["gad7"]
 
+
+def chosen(patient) -> list[Instrument]:
+    """Return the measures a patient is asked for (their clinician's choice, User.measures), in order."""
+    keys = set((patient.measures or "").split(","))
+    return [spec for key, spec in INSTRUMENTS.items() if key in keys]
+
+
+def shown(patient, answered: Iterable[str] = ()) -> list[Instrument]:
+    """Return the measures to show for a patient: those asked for, and any answered before (its history stays)."""
+    keys = {spec.key for spec in chosen(patient)} | set(answered)
+    return [spec for key, spec in INSTRUMENTS.items() if key in keys]

@@ -32,6 +32,7 @@ from . import charts
 from . import checkins
 from . import history as history_data
 from . import mood
+from .instruments import chosen
 from .instruments import INSTRUMENTS
 
 bp = Blueprint("selfreports", __name__)
@@ -95,6 +96,9 @@ def delete_mood(client_id):
 @patients_only
 def checkin(instrument):
     spec = INSTRUMENTS.get(instrument) or abort(404)
+    if request.method == "GET" and spec not in chosen(_me()):
+        flash(checkins.not_asked(spec), "info")
+        return redirect(url_for("patient.home"))
     form = EmptyForm()
     error = None
     if form.validate_on_submit():
