@@ -8,6 +8,7 @@ from aftercare.selfreports.instruments import GAD7
 from aftercare.selfreports.instruments import IncompleteAnswers
 from aftercare.selfreports.instruments import INSTRUMENTS
 from aftercare.selfreports.instruments import PHQ9
+from aftercare.selfreports.instruments import Rhythm
 
 PCL5 = INSTRUMENTS["pcl5"]
 PEG = INSTRUMENTS["peg"]
@@ -273,3 +274,18 @@ def test_peg_a_drop_of_30_percent_from_baseline_is_meaningful(baseline, latest, 
 def test_pcl5_and_peg_refuse_incomplete_or_out_of_range_answers(instrument, answers):
     with pytest.raises(IncompleteAnswers):
         instrument.score(answers)
+
+
+@pytest.mark.parametrize(
+    ("rhythm", "words"),
+    [
+        (Rhythm(), "at the start"),
+        (Rhythm(every_days=7), "at the start and every week"),
+        (Rhythm(every_days=28), "at the start and every 4 weeks"),
+        (Rhythm(every_days=10), "at the start and every 10 days"),
+        (Rhythm(after_sessions=(3,)), "at the start and after session 3"),
+        (Rhythm(after_sessions=(2, 4, 6), every_days=28), "at the start, after sessions 2, 4 and 6, and every 4 weeks"),
+    ],
+)
+def test_a_rhythm_is_said_in_plain_words(rhythm, words):
+    assert rhythm.describe() == words

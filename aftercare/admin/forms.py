@@ -131,8 +131,8 @@ for _spec in WITH_CUTOFF:
             f"{_spec.name} cut-off",
             default=int(_spec.cutoff.default),
             validators=[InputRequired(), NumberRange(min=int(_spec.min_total) + 1, max=int(_spec.max_total))],
-            description=f"A {_spec.name} total at or above this is drawn as the {_spec.cutoff.label.lower()} on "
-            f"charts (published default {_spec.cutoff.default:g}).",
+            description=f"Charts draw the line “{_spec.cutoff.label}” at this {_spec.name} total "
+            f"(published default {_spec.cutoff.default:g}).",
         ),
     )
 

@@ -46,6 +46,7 @@ class MeasuresForm(FlaskForm):
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
         validators=[DataRequired(message="Choose at least one questionnaire.")],
-        description="Each is asked for at its own rhythm (PHQ-9 and GAD-7 at the start, after sessions 2, 4 and 6 and "
-        "every 4 weeks; PCL-5 every 4 weeks; PEG weekly). Scores already given stay in the record.",
+        description="Each is asked for at its own rhythm: "
+        + "; ".join(f"{spec.name} {spec.rhythm.describe()}" for spec in INSTRUMENTS.values())
+        + ". Scores already given stay in the record.",
     )

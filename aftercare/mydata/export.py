@@ -29,7 +29,7 @@ from ..reminders.export import reminders_section
 from ..selfreports.export import alerts_section
 from ..selfreports.export import checkins_section
 from ..selfreports.export import mood_section
-from ..selfreports.instruments import INSTRUMENTS
+from ..selfreports.instruments import shown
 from . import retention
 
 JSON_NAME = "aftercare-export.json"
@@ -90,7 +90,7 @@ def overview(patient: User) -> dict:
     counts = {
         "mood": MoodEntry.select().where(MoodEntry.patient == patient).count(),
         "first_mood": first_mood.scalar(),
-        "checkins": [(spec, checkins.get(key, 0)) for key, spec in INSTRUMENTS.items()],
+        "checkins": [(spec, checkins.get(spec.key, 0)) for spec in shown(patient, checkins)],
         "alerts": SafetyAlert.select().where(SafetyAlert.patient == patient).count(),
         "devices": WebSession.select().where(WebSession.user == patient, WebSession.expires_at > utcnow()).count(),
     }

@@ -120,6 +120,23 @@ class Rhythm:
     after_sessions: tuple[int, ...] = ()
     every_days: int | None = None
 
+    def describe(self) -> str:
+        """Say when: "at the start, after sessions 2, 4 and 6, and every 4 weeks"."""
+        parts = ["at the start"]
+        if self.after_sessions:
+            numbers = [str(n) for n in self.after_sessions]
+            listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+            parts.append(f"after session{'s' if len(numbers) > 1 else ''} {listed}")
+        if self.every_days:
+            weeks = self.every_days / 7
+            if weeks == 1:
+                parts.append("every week")
+            else:
+                parts.append(f"every {weeks:g} weeks" if weeks.is_integer() else f"every {self.every_days} days")
+        if len(parts) == 1:
+            return parts[0]
+        return ", ".join(parts[:-1]) + ("," if len(parts) > 2 else "") + " and " + parts[-1]
+
 
 @dataclass(frozen=True)
 class Score:
