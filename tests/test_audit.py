@@ -143,6 +143,17 @@ def test_verify_prints_the_head_and_checks_a_recorded_one(app, runner):
     assert result.exit_code == 2
 
 
+def test_a_head_recorded_before_lanes_is_still_found(app, runner):
+    """Before lanes, the head was the Nth event's hash and N; every such event is in lane 0."""
+    actor = make_admin()
+    events = [AuditEvent.record("test_event", actor=actor, detail=f"n={n}", lane=0) for n in range(3)]
+    old_head = f"{events[1].hash}:2"
+    AuditEvent.record("test_event", actor=actor, detail="later", lane=3)
+    result = runner.invoke(args=["audit", "verify", "--expect", old_head])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["audit", "verify", "--expect", f"{events[1].hash}:3"]).exit_code == 1
+
+
 def test_a_rewritten_chain_fails_against_the_recorded_head(app, runner):
     """Someone with the database rebuilds the whole chain from scratch: only the recorded head notices."""
     actor = make_admin()

@@ -262,7 +262,8 @@ class AuditEvent(BaseModel):
         """Walk every lane and the seals that tie them; report how far it is intact and whether a recorded head is in it.
 
         The head is the newest seal's hash and the number of events it covers; `expect` is such a
-        head recorded earlier, which must still be one of the seals.
+        head recorded earlier, which must still be one of the seals (or, for a head recorded before
+        the log had lanes, the hash of that many events into lane 0, where every older row is).
         """
         seals = list(AuditSeal.select().order_by(AuditSeal.id))
         # Each seal names a count per lane; remember each lane's hash at those counts while walking.
@@ -274,6 +275,7 @@ class AuditEvent(BaseModel):
         ends: dict[int, tuple[int, str]] = {}
         checked = 0
         lane, prev, count = None, GENESIS, 0
+        legacy = False
         for event in cls.chain().iterator():
             if event.lane != lane:
                 if lane is not None:
@@ -284,6 +286,8 @@ class AuditEvent(BaseModel):
             prev = event.hash
             count += 1
             checked += 1
+            if expect is not None and lane == 0 and count == expect[1] and prev == expect[0]:
+                legacy = True  # a head recorded before lanes: the Nth event of the one chain there was
             if count in wanted.get(lane, ()):
                 at_count[(lane, count)] = prev
         if lane is not None:
@@ -304,9 +308,10 @@ class AuditEvent(BaseModel):
                 return ChainCheck(checked, previous, -2, _found(seals, expect, False))
             previous = seal.hash
         head = seals[-1] if seals else None
-        return ChainCheck(
-            checked, head.hash if head else GENESIS, None, _found(seals, expect, True), head.total if head else 0
-        )
+        found = _found(seals, expect, True)
+        if found is False and legacy:
+            found = True
+        return ChainCheck(checked, head.hash if head else GENESIS, None, found, head.total if head else 0)
 
 
 def _found(seals: list["AuditSeal"], expect: tuple[str, int] | None, intact: bool) -> bool | None:
