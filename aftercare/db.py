@@ -30,6 +30,10 @@ SQLITE_PRAGMAS = {
     # REPLACE deletes the old row without firing DELETE triggers unless this is on: with it, the
     # audit log's append-only triggers refuse `INSERT OR REPLACE` too (LOG-05).
     "recursive_triggers": 1,
+    # Read the database through memory-mapped pages (shared with the OS cache) instead of read()
+    # into each connection's own cache, which a write by any other connection empties: a page
+    # like Today, reading a few rows from tables of a million, spent a sixth of its time there.
+    "mmap_size": 256 * 2**20,
 }
 
 

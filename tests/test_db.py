@@ -38,7 +38,14 @@ def test_sqlite_runs_durable_and_strict(app):
     with db.connection_context():
         pragma = {
             name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "recursive_triggers")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "recursive_triggers",
+                "mmap_size",
+            )
         }
     assert pragma == {
         "journal_mode": "wal",
@@ -46,6 +53,7 @@ def test_sqlite_runs_durable_and_strict(app):
         "foreign_keys": 1,
         "busy_timeout": 5000,
         "recursive_triggers": 1,
+        "mmap_size": 256 * 2**20,
     }
 
 
