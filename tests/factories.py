@@ -33,6 +33,7 @@ from aftercare.models import VoiceNote
 from aftercare.passwords import hash_password
 from aftercare.selfreports import checkins
 from aftercare.selfreports import mood as moods
+from aftercare.selfreports.instruments import INSTRUMENTS
 
 PASSWORD = "gentle harbor lantern"
 TOTP_SECRET = pyotp.random_base32()
@@ -94,7 +95,7 @@ def make_mood(patient, score=5, note="", tags=(), *, recorded_at: dt.datetime | 
 def make_checkin(patient, instrument="phq9", answers=None, *, difficulty=None, days_ago=0) -> CheckIn:
     """Submit a questionnaire (its alert, if any, included); `days_ago` moves it back in time."""
     if answers is None:
-        answers = [1] * {"phq9": 9, "gad7": 7}.get(instrument, 9)
+        answers = [1] * len(INSTRUMENTS[instrument].items)
     checkin, _ = checkins.submit(
         patient,
         {"client_id": str(uuid.uuid4()), "instrument": instrument, "answers": answers, "difficulty": difficulty},

@@ -1,6 +1,7 @@
 """The clinician's panel flags and the safety-alert workflow."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -124,3 +125,30 @@ def test_patient_record_says_when_data_stopped(client, auth):
     auth.login(clinician)
     page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
     assert f"Last mood entry {(TODAY - dt.timedelta(days=40)).strftime('%-d %B %Y')}" in page
+
+
+def test_the_record_opens_with_the_patients_timeline(client, auth):
+    make_admin()
+    clinician = make_clinician()
+    patient = make_patient(clinician, measures="phq9,pcl5")
+    mood_days(patient, {1: 4, 2: 6, 40: 3})
+    phq9(patient, 14, 20)
+    phq9(patient, 8, 2)
+    auth.login(clinician)
+    page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
+    timeline = page[page.index('id="timeline-heading"') : page.index('id="alerts-heading"')]
+    # Mood and each measure the patient has, as pictures with their numbers, spoken about the patient.
+    assert timeline.count('<svg class="chart"') == 2 and timeline.count('class="chart-data"') == 2
+    assert "No PCL-5 questionnaires in the last 30 days yet." in timeline  # asked for, not answered yet
+    assert "their average mood was 5.0" in timeline and "they completed the PHQ-9 2 times" in timeline
+    assert "your" not in timeline.lower()
+    assert "PCL-5" in timeline and "GAD-7" not in timeline
+    links = re.findall(r'range=(\w+)#timeline-heading"( aria-current="page")?', timeline)
+    assert [key for key, _ in links] == ["30", "90", "all"] and [k for k, now in links if now] == ["30"]
+    # A longer range reaches the older day; an unknown one falls back to 30 days.
+    longer = client.get(f"/clinician/patients/{patient.id}?range=90").get_data(as_text=True)
+    assert "on 3 days" in longer
+    odd = client.get(f"/clinician/patients/{patient.id}?range=<b>").get_data(as_text=True)
+    assert "on 2 days" in odd and "<b>" not in odd
+    # The long tables are folded under a line that says how much is in them.
+    assert "Every answer set, newest first (2)" in page

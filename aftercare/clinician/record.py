@@ -4,6 +4,7 @@ import datetime as dt
 
 from ..journal.entries import shared_for_patient
 from ..journey.record import patient_sessions
+from ..localtime import local_day
 from ..models import AuditEvent
 from ..models import CheckIn
 from ..models import MoodEntry
@@ -12,13 +13,15 @@ from ..models import SafetyAlert
 from ..models import User
 from ..models import utcnow
 from ..reminders import status as reminder_status
+from ..selfreports import history
 from . import panel
 
 MOOD_DAYS = 30
+TIMELINE_RANGE = "30"
 MESSAGES_SHOWN = 5
 
 
-def open_record(clinician: User, patient: User) -> dict:
+def open_record(clinician: User, patient: User, range_key=None) -> dict:
     """Return everything the record shows, and write the audit row for showing it (LOG-01).
 
     The caller has checked the care relationship (access.patient_for_staff).
@@ -37,7 +40,12 @@ def open_record(clinician: User, patient: User) -> dict:
         .order_by(MoodEntry.recorded_at.desc())
     )
     checkins = CheckIn.select().where(CheckIn.patient == patient).order_by(CheckIn.submitted_at.desc())
+    # The patient's story as one picture, the charts of their own History page (30 days unless asked).
+    window, mood_chart, score_charts = history.charts_for(
+        patient, range_key or TIMELINE_RANGE, local_day(utcnow(), patient.timezone), voice="they"
+    )
     return {
+        "timeline": {"window": window, "mood": mood_chart, "scores": score_charts},
         "patient": patient,
         "row": panel.row_for(patient),
         "alerts": list(alerts),

@@ -5,6 +5,7 @@ from flask import Blueprint
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -26,6 +27,7 @@ from ..pages import require_button
 from ..reminders import messages
 from ..reminders.forms import MessageForm
 from ..selfreports import checkins
+from ..selfreports.charts import TIMELINE_RANGE_LABELS
 from ..selfreports.checkins import safety_answer
 from ..selfreports.instruments import chosen
 from ..selfreports.instruments import INSTRUMENTS
@@ -92,7 +94,7 @@ def colleague_form(patient: User) -> AddColleagueForm:
 @bp.route("/patients/<int:patient_id>")
 @clinicians_only
 def patient(patient_id):
-    return render_patient(patient_for_staff(patient_id), AcknowledgeForm())
+    return render_patient(patient_for_staff(patient_id), AcknowledgeForm(), range_key=request.args.get("range"))
 
 
 def render_patient(
@@ -101,6 +103,7 @@ def render_patient(
     status: int = 200,
     message_form: MessageForm | None = None,
     measures_form: MeasuresForm | None = None,
+    range_key=None,
 ):
     """Show one patient's record; every showing is written to the audit log (LOG-01)."""
     if measures_form is None:
@@ -115,7 +118,8 @@ def render_patient(
         mood_words=MOOD_WORDS,
         instruments=INSTRUMENTS,
         safety_answer=safety_answer,
-        **open_record(_me(), patient),
+        ranges=TIMELINE_RANGE_LABELS,
+        **open_record(_me(), patient, range_key),
     ), status
 
 

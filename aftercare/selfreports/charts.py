@@ -15,8 +15,11 @@ from ..localtime import to_local
 from .instruments import Instrument
 from .mood import MOOD_WORDS
 
-RANGES = {"7": 7, "30": 30, "all": None}
-RANGE_LABELS = (("7", "7 days"), ("30", "30 days"), ("all", "All"))
+RANGES = {"7": 7, "30": 30, "90": 90, "all": None}
+RANGE_LABELS = (("7", "7 days"), ("30", "30 days"), ("all", "All"))  # the patient's History page
+TIMELINE_RANGE_LABELS = (("30", "30 days"), ("90", "90 days"), ("all", "All"))  # the clinician's timeline
+# Who the summaries speak to: the patient on their History page, or about them on their clinician's record.
+VOICES = {"you": ("you", "your"), "they": ("they", "their")}
 DEFAULT_RANGE = "30"
 # "All" starting yesterday would stretch two days across the whole width.
 MIN_ALL_DAYS = 7
@@ -200,7 +203,7 @@ class _Scale:
         return self.plot.width * 86400 / self.seconds
 
 
-def mood_chart(days: Iterable, window: Window, *, markers: list[dt.date]) -> Chart:
+def mood_chart(days: Iterable, window: Window, *, markers: list[dt.date], voice: str = "you") -> Chart:
     """Chart daily mood (mean as a line, low-high as a band) from MoodDay rows or `Day`s."""
     days = sorted((d for d in days if d.day in window), key=lambda d: d.day)
     plot = Plot(left=72, top=10, right=WIDTH - 14, bottom=MOOD_HEIGHT - 30)
@@ -229,7 +232,7 @@ def mood_chart(days: Iterable, window: Window, *, markers: list[dt.date]) -> Cha
     return Chart(
         key="mood",
         title=f"Daily mood, {window.label}",
-        summary=_mood_summary(days, window),
+        summary=_mood_summary(days, window, voice),
         empty_text=f"No mood entries{window.phrase} yet.",
         height=MOOD_HEIGHT,
         plot=plot,
@@ -255,6 +258,7 @@ def score_chart(
     *,
     markers: list[dt.date],
     cutoff: float | None = None,
+    voice: str = "you",
 ) -> Chart:
     """Chart a measure's totals (local time, total) over its severity bands, with its cut-off as a line if it has one."""
     scores = sorted((when, total) for when, total in scores if when in window)
@@ -278,7 +282,7 @@ def score_chart(
         key=instrument.key,
         heading=f"{instrument.title} ({instrument.name})",
         title=f"{instrument.name} scores, {window.label}",
-        summary=_score_summary(instrument, scores, window, cutoff),
+        summary=_score_summary(instrument, scores, window, cutoff, voice),
         empty_text=f"No {instrument.name} questionnaires{window.phrase} yet.",
         height=SCORE_HEIGHT,
         plot=plot,
@@ -377,16 +381,18 @@ def _markers(markers: list[dt.date], window: Window, scale: _Scale) -> list[floa
     return [scale.x(day) for day in sorted(set(markers)) if day in window]
 
 
-def _mood_summary(days: list, window: Window) -> str:
+def _mood_summary(days: list, window: Window, voice: str = "you") -> str:
     if not days:
         return ""
     count = sum(d.count for d in days)
     mean = sum(d.total for d in days) / count
     low, high = min(d.low for d in days), max(d.high for d in days)
-    return f"{_over(window, days[0].day)} your average mood was {mean:.1f}, from {low} to {high}, on {_count(len(days), 'day')}."
+    return f"{_over(window, days[0].day)} {VOICES[voice][1]} average mood was {mean:.1f}, from {low} to {high}, on {_count(len(days), 'day')}."
 
 
-def _score_summary(instrument: Instrument, scores: list, window: Window, cutoff: float | None = None) -> str:
+def _score_summary(
+    instrument: Instrument, scores: list, window: Window, cutoff: float | None = None, voice: str = "you"
+) -> str:
     if not scores:
         return ""
     over = _over(window, _date(scores[0][0]))
@@ -394,12 +400,12 @@ def _score_summary(instrument: Instrument, scores: list, window: Window, cutoff:
     (first, first_total), (last, last_total) = scores[0], scores[-1]
     if len(scores) == 1:
         return (
-            f"{over} you completed the {instrument.name} once: "
+            f"{over} {VOICES[voice][0]} completed the {instrument.name} once: "
             f"{_scored(instrument, last_total, cutoff)} on {_on(last, with_year)}."
         )
     return (
-        f"{over} you completed the {instrument.name} {len(scores)} times. "
-        f"Your latest score was {_scored(instrument, last_total, cutoff)} "
+        f"{over} {VOICES[voice][0]} completed the {instrument.name} {len(scores)} times. "
+        f"{VOICES[voice][1].capitalize()} latest score was {_scored(instrument, last_total, cutoff)} "
         f"on {_on(last, with_year)}; the first was {_scored(instrument, first_total, cutoff)} "
         f"on {_on(first, with_year)}."
     )

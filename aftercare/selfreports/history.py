@@ -15,7 +15,9 @@ from . import charts
 from .instruments import shown
 
 
-def charts_for(patient: User, range_key, today: dt.date) -> tuple[charts.Window, charts.Chart, dict[str, charts.Chart]]:
+def charts_for(
+    patient: User, range_key, today: dt.date, voice: str = "you"
+) -> tuple[charts.Window, charts.Chart, dict[str, charts.Chart]]:
     """Return the window for a range ("7", "30", "all"), the mood chart and one chart per measure the patient has.
 
     A patient has the measures they are asked for and any they answered before (a measure their
@@ -50,7 +52,8 @@ def charts_for(patient: User, range_key, today: dt.date) -> tuple[charts.Window,
             window,
             markers=sessions,
             cutoff=settings.cutoff(spec),
+            voice=voice,
         )
         for spec in shown(patient, answered)
     }
-    return window, charts.mood_chart(days, window, markers=sessions), scores
+    return window, charts.mood_chart(days, window, markers=sessions, voice=voice), scores

@@ -1,9 +1,13 @@
 """PCL-5 and PEG in the browser: a PTSD patient's questionnaire, chart and cut-off, and the clinician's column."""
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import expect
 
 from aftercare.models import CheckIn
+from aftercare.models import utcnow
+from tests import factories
 from tests.browser.conftest import check_a11y
 from tests.browser.conftest import sign_in
 
@@ -64,3 +68,30 @@ def test_a_pain_patient_taps_numbers_for_the_peg(phone, seed):
         phone.locator(f"label.choice:has(input[name=q{n}][value='{value}'])").click()
     phone.get_by_role("button", name="Send my answers").click()
     expect(phone.locator("main")).to_contain_text("6.0 out of 10.0")
+
+
+@pytest.mark.parametrize(
+    "size", [{"width": 1280, "height": 900}, {"width": 820, "height": 1180}], ids=["desktop", "tablet"]
+)
+def test_the_clinician_reads_the_patients_story_as_a_picture(new_context, seed, size):
+    clinician = seed.clinician(name="Dr Ada Rivers")
+    patient = seed.patient(clinician, name="Marcus Reed", measures="phq9,pcl5")
+    with seed.database.connection_context():
+        for days_ago, total in ((20, 15), (6, 9)):
+            factories.make_phq9(patient, total, days_ago=days_ago)
+        factories.make_checkin(patient, "pcl5", [3] * 10 + [2] * 10, days_ago=6)
+        for days_ago, score in ((5, 4), (3, 6), (1, 7)):
+            factories.make_mood(patient, score, recorded_at=utcnow() - dt.timedelta(days=days_ago))
+    page = new_context(viewport=size).new_page()
+    sign_in(page, clinician)
+    page.get_by_role("link", name="Marcus Reed").click()
+    timeline = page.locator("section.timeline")
+    expect(timeline.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(timeline.get_by_role("img")).to_have_count(3)  # mood, PHQ-9, PCL-5
+    expect(timeline.locator("line.chart-cutoff")).to_have_count(1)
+    expect(timeline).to_contain_text("their average mood was")
+    timeline.get_by_role("link", name="90 days").click()
+    expect(page.get_by_role("navigation", name="Timeline range").get_by_role("link", name="90 days")).to_have_attribute(
+        "aria-current", "page"
+    )
+    check_a11y(page, f"record-timeline-{size['width']}")
