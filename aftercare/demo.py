@@ -1,7 +1,6 @@
 """A demo clinic: an admin, two clinicians and eight patients with four months of self-reports."""
 
 import datetime as dt
-import json
 import math
 import random
 import time
@@ -274,20 +273,13 @@ def checkin_rows(patient: User, login: str, course: Course, start: dt.date, toda
             # A mean (PEG) is asked for as the sum of its items.
             answers = answers_for(spec, round(target * (len(spec.items) if spec.scoring == "mean" else 1)), rng)
             difficulty = difficulty_for(sum(answers)) if spec.extra else None
-            result = spec.score(answers, difficulty)
+            # What checkins.submit would have stored for the same answers, fingerprint included.
+            row = checkins.stored_fields(spec, answers, difficulty)
             rows.append(
                 {
                     "patient": patient.id,
                     "client_id": demo_id(login, spec.key, day.isoformat()),
-                    # The fingerprint checkins.submit would have stored for the same answers.
-                    "payload_hash": payload_hash({"kind": spec.key, "answers": answers, "difficulty": difficulty}),
-                    "instrument": spec.key,
-                    "version": spec.version,
-                    "answers": json.dumps(answers),
-                    "difficulty": difficulty,
-                    "total": result.total,
-                    "band": result.band,
-                    "subscores": json.dumps(result.subscores),
+                    **row,
                     "submitted_at": when,
                 }
             )

@@ -9,7 +9,6 @@ and the same on every run: a second run finds the patients there and adds nothin
 """
 
 import datetime as dt
-import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from .models import SCHEDULED
 from .models import TreatmentSession
 from .models import User
 from .passwords import hash_password
+from .selfreports import checkins
 from .selfreports import instruments
 from .selfreports import mood
 
@@ -200,19 +200,12 @@ def _checkins(patient: User, n: int, rng: random.Random, enrolled: dt.datetime, 
                 i = rng.choice([i for i in free if answers[i] < 3])
                 answers[i] += 1
             difficulty = 0 if sum(answers) < 5 else 1 if sum(answers) < 10 else 2
-            result = spec.score(answers, difficulty)
+            row = checkins.stored_fields(spec, answers, difficulty)  # as checkins.submit stores it
             rows.append(
                 {
                     "patient": patient.id,
                     "client_id": client_id(n, spec.key, when.date().isoformat()),
-                    "payload_hash": payload_hash({"kind": spec.key, "answers": answers, "difficulty": difficulty}),
-                    "instrument": spec.key,
-                    "version": spec.version,
-                    "answers": json.dumps(answers),
-                    "difficulty": difficulty,
-                    "total": result.total,
-                    "band": result.band,
-                    "subscores": json.dumps(result.subscores),
+                    **row,
                     "submitted_at": when,
                 }
             )

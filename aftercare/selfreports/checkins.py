@@ -88,11 +88,8 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
         result = instrument.score(answers, extra)
     except IncompleteAnswers as error:
         raise Invalid({"answers": str(error)}) from None
-    fingerprint = payload_hash({"kind": instrument.key, "answers": answers, "difficulty": extra})
-
-    row = {"payload_hash": fingerprint, "instrument": instrument.key, "version": instrument.version}
-    row.update(answers=json.dumps(list(answers)), difficulty=extra, total=result.total, band=result.band)
-    row.update(subscores=json.dumps(result.subscores), submitted_at=utcnow())
+    row = stored_fields(instrument, answers, extra, result) | {"submitted_at": utcnow()}
+    fingerprint = row["payload_hash"]
 
     def scored(checkin: CheckIn) -> None:
         if result.safety_answer:
@@ -109,6 +106,21 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
         AuditEvent.record(f"{instrument.key}_submitted", actor=patient, patient=patient)
 
     return store_once(CheckIn, patient, key, same_payload(fingerprint), row, scored)
+
+
+def stored_fields(instrument: Instrument, answers, difficulty, result=None) -> dict:
+    """Return the columns a check-in stores for a complete answer set (the demo and clinic-scale data too)."""
+    result = result or instrument.score(answers, difficulty)
+    return {
+        "payload_hash": payload_hash({"kind": instrument.key, "answers": answers, "difficulty": difficulty}),
+        "instrument": instrument.key,
+        "version": instrument.version,
+        "answers": json.dumps(list(answers)),
+        "difficulty": difficulty,
+        "total": result.total,
+        "band": result.band,
+        "subscores": json.dumps(result.subscores),
+    }
 
 
 def due(patient: User, now: dt.datetime | None = None) -> list[Instrument]:
