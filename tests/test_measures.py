@@ -1,8 +1,12 @@
 """Which measures each patient answers: the clinician's choice, followed by every page, the API and the planner."""
 
+import csv
 import datetime as dt
+import io
+import json
 import re
 import uuid
+import zipfile
 
 import pytest
 
@@ -228,3 +232,17 @@ def _enum(spec) -> list:
 
     walk(spec)
     return found
+
+
+def test_the_export_carries_a_pcl5_with_its_clusters(client, staff, clinic):
+    _, patient, _ = clinic
+    choose(staff, patient, ["pcl5"])
+    Auth(client).login(patient)
+    JsonApi(client)("POST", "/api/v1/checkins", checkin("pcl5", PCL5_MEETS))
+    with client.get("/my-data/export.zip") as response:
+        archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    [row] = list(csv.DictReader(io.StringIO(archive.read("checkins.csv").decode("utf-8-sig"))))
+    assert (row["instrument"], row["total"], row["band"]) == ("pcl5", "12", "provisional PTSD")
+    assert row["subscores"] == "B=2 C=2 D=4 E=4" and row["q20"] == "0"
+    exported = json.loads(archive.read("aftercare-export.json"))
+    assert exported["checkins"][0]["subscores"] == {"B": 2, "C": 2, "D": 4, "E": 4}

@@ -73,11 +73,13 @@ def checkins_section(patient: User) -> Section:
         records,
         f"checkins (checkins.csv): every questionnaire you sent ({names}), with each answer\n"
         "as a number (0 = not at all, and up), the total, its band and the questionnaire version.\n"
-        "'difficulty' is the last PHQ-9 and GAD-7 question, which is not part of the total.",
+        "'difficulty' is the last PHQ-9 and GAD-7 question, which is not part of the total; 'subscores' are a "
+        "measure's parts (the PCL-5's four DSM-5 clusters, B=… C=… D=… E=…).",
         csv_name="checkins.csv",
         columns=csv_columns(
             f"submitted_at_utc=submitted_at submitted_at_local instrument instrument_version {ITEM_COLUMNS} "
-            "difficulty total band id=client_id",
+            "difficulty total subscores band id=client_id",
+            subscores=lambda r: " ".join(f"{key}={value:g}" for key, value in r["subscores"].items()),
             **{f"q{n}": _answer(n) for n in range(1, MOST_ITEMS + 1)},
         ),
     )
