@@ -99,6 +99,7 @@ def register_commands(app):
     from .mydata.commands import retention_cli
     from .push.commands import vapid_cli
     from .reminders.commands import reminders_cli
+    from .selfreports.commands import rollups_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
@@ -106,3 +107,4 @@ def register_commands(app):
     app.cli.add_command(retention_cli)
     app.cli.add_command(vapid_cli)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(rollups_cli)

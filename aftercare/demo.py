@@ -572,7 +572,7 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
             session=session,
             defaults={"explore": INTENTIONS[2][0], "let_go": INTENTIONS[2][1], "carry": INTENTIONS[2][2]},
         )
-    scheduling.renumber(patient)
+    scheduling.series_changed(patient)
 
 
 def ensure_session(

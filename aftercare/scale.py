@@ -147,11 +147,11 @@ def _batch(numbers, clinicians, count, password_hash, enrolled, now, summary: Su
             entries.extend(_moods(patient, n, rng, enrolled, now))
             checkin_rows.extend(_checkins(patient, n, rng, enrolled, now))
             sessions.extend(_sessions(patient, rng, enrolled, now))
-        mood.add_many(entries)
-        for start in range(0, len(checkin_rows), 1000):
-            CheckIn.insert_many(checkin_rows[start : start + 1000]).execute()
         for start in range(0, len(sessions), 1000):
             TreatmentSession.insert_many(sessions[start : start + 1000]).execute()
+        mood.add_many(entries)  # after the sessions: the mood-after-session rollup counts from them
+        for start in range(0, len(checkin_rows), 1000):
+            CheckIn.insert_many(checkin_rows[start : start + 1000]).execute()
     summary.patients += len(numbers)
     summary.mood_entries += len(entries)
     summary.checkins += len(checkin_rows)

@@ -27,6 +27,7 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
         "0005_reminders",
         "0006_performance",
         "0007_measures",
+        "0008_mood_window",
     ]
     assert migrate_database(database) == []
     database.close_all()

@@ -23,6 +23,7 @@ from ..models import utcnow
 from ..reminders import messages
 from ..reminders import planner
 from ..safety import suggests_driving
+from ..selfreports import windows
 
 WINDOW_HOURS = 72  # the window of clarity after a dosing session
 NO_DRIVING_HOURS = 24  # CLIN-08: counted from the end of the session, when the patient leaves
@@ -92,6 +93,12 @@ def plan(
         "zone": zone,
         "duration_minutes": duration_minutes,
     }
+
+
+def series_changed(patient: User) -> None:
+    """The patient's series changed: number the dosing sessions again and recount their mood after each."""
+    renumber(patient)
+    windows.rebuild([patient.id])
 
 
 def renumber(patient: User) -> None:
@@ -209,7 +216,7 @@ def book(patient: User, *, by: User, now: dt.datetime | None = None, **when) -> 
         _lock(patient)
         fields = plan(patient, now=now, **when)
         session = TreatmentSession.create(patient=patient, scheduled_by=by, **fields)
-        renumber(patient)
+        series_changed(patient)
         planner.plan(patient, now)
         messages.session_changed(_fresh(session), "booked", now)
         AuditEvent.record("session_scheduled", actor=by, patient=patient, detail=f"session {session.id}")
@@ -232,7 +239,7 @@ def move(session: TreatmentSession, *, by: User, now: dt.datetime | None = None,
             # The person who agreed to drive agreed to the old time.
             fields["ride_confirmed_at"] = None
         TreatmentSession.update(updated_at=utcnow(), **fields).where(TreatmentSession.id == session.id).execute()
-        renumber(patient)
+        series_changed(patient)
         planner.plan(patient, now)
         if fields["starts_at"] != session.starts_at:
             messages.session_changed(_fresh(session), "moved", now)
@@ -251,7 +258,7 @@ def cancel(session: TreatmentSession, *, by: User, now: dt.datetime | None = Non
         TreatmentSession.update(status=CANCELLED, updated_at=utcnow()).where(
             TreatmentSession.id == session.id
         ).execute()
-        renumber(patient)
+        series_changed(patient)
         planner.plan(patient, now)
         messages.session_changed(session, "cancelled", now)
         AuditEvent.record("session_cancelled", actor=by, patient=patient, detail=f"session {session.id}")
@@ -275,7 +282,7 @@ def mark(session: TreatmentSession, status: str, *, by: User, now: dt.datetime |
         if session.starts_at > now:
             raise ScheduleError("This session has not started yet.", "status")
         TreatmentSession.update(status=status, updated_at=utcnow()).where(TreatmentSession.id == session.id).execute()
-        renumber(patient)
+        series_changed(patient)
         planner.plan(patient, now)
         AuditEvent.record("session_marked", actor=by, patient=patient, detail=f"session {session.id}: {status}")
     return _fresh(session)

@@ -62,7 +62,12 @@ from .reminders import UNDELIVERABLE
 from .selfreports import CheckIn
 from .selfreports import MoodDay
 from .selfreports import MoodEntry
+from .selfreports import MoodWindow
 from .selfreports import SafetyAlert
+from .selfreports import WINDOW_72H
+from .selfreports import window_bucket
+from .selfreports import WINDOW_BUCKETS
+from .selfreports import WINDOW_EDGES
 
 MODELS = [
     User,
@@ -92,9 +97,14 @@ MODELS = [
     Reminder,
     Delivery,
     ReminderText,
+    MoodWindow,
 ]
 
 __all__ = [
+    "WINDOW_72H",
+    "WINDOW_BUCKETS",
+    "WINDOW_EDGES",
+    "window_bucket",
     "ACCESS_ACTIONS",
     "ACCOUNT_ACTIONS",
     "ADMIN",
@@ -130,6 +140,7 @@ __all__ = [
     "LoginThrottle",
     "MoodDay",
     "MoodEntry",
+    "MoodWindow",
     "NO_SHOW",
     "PATIENT",
     "PLAYLIST_PURPOSES",

@@ -17,6 +17,7 @@ from peewee import TextField
 from .accounts import User
 from .base import BaseModel
 from .base import utcnow
+from .journey import TreatmentSession
 
 
 class MoodEntry(BaseModel):
@@ -106,6 +107,40 @@ class MoodDay(BaseModel):
             conflict_target=[cls.patient, cls.day],
             update={name: EXCLUDED[name] for name in ("count", "total", "low", "high")},
         ).execute()
+
+
+# The window of clarity in hours since the last dosing session: 0-6, 6-24, 24-48, 48-72, 72-168, over 168.
+WINDOW_EDGES = (6, 24, 48, 72, 168)
+WINDOW_BUCKETS = ("0–6 hours", "6–24 hours", "24–48 hours", "48–72 hours", "3–7 days", "Over a week")
+WINDOW_72H = 4  # buckets below this one are the 72 hours after a session
+
+
+def window_bucket(since: dt.timedelta) -> int:
+    """Return the bucket of an entry logged `since` after its last dosing session began."""
+    for bucket, edge in enumerate(WINDOW_EDGES):
+        if since < dt.timedelta(hours=edge):
+            return bucket
+    return len(WINDOW_EDGES)
+
+
+class MoodWindow(BaseModel):
+    """Mood by hours since the last dosing session: per patient, session, local day and bucket.
+
+    Kept in the same transaction as each entry (one upsert), and recomputed for a patient when
+    their series changes (a session booked, moved, cancelled or marked) or an entry is edited or
+    removed. Entries before a patient's first dosing session have no row. `rollups rebuild`
+    recomputes it all; the cohort page and the record's session cards read it.
+    """
+
+    patient = ForeignKeyField(User, on_delete="CASCADE")
+    session = ForeignKeyField(TreatmentSession, on_delete="CASCADE")
+    day = DateField()
+    bucket = SmallIntegerField()
+    count = IntegerField()
+    total = IntegerField()
+
+    class Meta:
+        indexes = ((("patient", "day", "session", "bucket"), True), (("session",), False))
 
 
 class CheckIn(BaseModel):

@@ -25,6 +25,7 @@ from ..models import payload_hash
 from ..models import User
 from ..models import utcnow
 from ..safety import has_crisis_language
+from . import windows
 
 MOOD_MIN, MOOD_MAX = 0, 10
 NOTE_MAX = 1000
@@ -124,6 +125,7 @@ def submit(patient: User, data: dict) -> tuple[MoodEntry, bool]:
 
     def logged(entry: MoodEntry) -> None:
         ADD_TO_DAY.run(patient.id, _day(entry.local_day), entry.score, entry.score, entry.score)
+        windows.add(patient.id, entry.recorded_at, entry.local_day, entry.score)
         _flag(patient, entry)
         AuditEvent.record("mood_logged", actor=patient, patient=patient)
 
@@ -190,7 +192,9 @@ def add_many(rows: list[tuple]) -> None:
     with db.atomic():
         for start in range(0, len(rows), BULK_CHUNK):
             MoodEntry.insert_many(rows[start : start + BULK_CHUNK], fields=fields).execute()
-        MoodDay.rebuild(sorted({row[0] for row in rows}))
+        patients = sorted({row[0] for row in rows})
+        MoodDay.rebuild(patients)
+        windows.rebuild(patients)
 
 
 BULK_CHUNK = 2000
@@ -210,6 +214,7 @@ def edit(patient: User, entry: MoodEntry, data: dict) -> MoodEntry:
         MoodEntry.update(updated_at=utcnow(), **fields).where(MoodEntry.id == entry.id).execute()
         entry = MoodEntry.get_by_id(entry.id)
         MoodDay.refresh(patient.id, entry.local_day)
+        windows.rebuild([patient.id])
         if "note" in fields:
             _flag(patient, entry)
         AuditEvent.record("mood_edited", actor=patient, patient=patient)
@@ -220,6 +225,7 @@ def delete(patient: User, entry: MoodEntry) -> None:
     with db.atomic():
         MoodEntry.update(deleted_at=utcnow()).where(MoodEntry.id == entry.id).execute()
         MoodDay.refresh(patient.id, entry.local_day)
+        windows.rebuild([patient.id])
         AuditEvent.record("mood_deleted", actor=patient, patient=patient)
 
 

@@ -1,0 +1,105 @@
+"""Mood by hours since the last dosing session (the MoodWindow rollup): kept, recomputed, read.
+
+An entry belongs to the last dosing session (not cancelled, not a no-show) that began at or
+before it was logged, and to one of the window's buckets by the hours between (models.WINDOW_EDGES).
+One upsert adds a new entry (`add`, in the entry's transaction); a change to the series or an
+edited or removed entry recomputes the patient (`rebuild`), so late entries, moved sessions and
+cancellations all land where a rebuild from scratch would put them.
+"""
+
+import bisect
+import datetime as dt
+from collections import Counter
+
+from ..db import db
+from ..db import Prepared
+from ..models import CANCELLED
+from ..models import DOSING_KINDS
+from ..models import MoodEntry
+from ..models import MoodWindow
+from ..models import NO_SHOW
+from ..models import TreatmentSession
+from ..models import window_bucket
+from ..models import WINDOW_EDGES
+
+REBUILD_CHUNK = 200  # patients per round of reads
+
+_kinds = ", ".join(f"'{kind}'" for kind in DOSING_KINDS)
+_bucket = " ".join(f"WHEN s.starts_at > ? THEN {n}" for n in range(len(WINDOW_EDGES)))
+# The bucket is worked out by comparing the session's start with the entry's time less each edge
+# (passed in), so it is the same comparison `window_bucket` makes, on SQLite and PostgreSQL.
+ADD = Prepared(
+    f"""INSERT INTO mood_window (patient_id, session_id, day, bucket, count, total)
+    SELECT ?, s.id, ?, CASE {_bucket} ELSE {len(WINDOW_EDGES)} END, 1, ?
+    FROM treatment_session s
+    WHERE s.patient_id = ? AND s.kind IN ({_kinds}) AND s.status NOT IN ('{CANCELLED}', '{NO_SHOW}')
+        AND s.starts_at <= ?
+    ORDER BY s.starts_at DESC, s.id DESC LIMIT 1
+    ON CONFLICT (patient_id, day, session_id, bucket) DO UPDATE SET
+        count = mood_window.count + 1, total = mood_window.total + excluded.total"""
+)
+_time = MoodEntry.recorded_at.db_value
+_day = MoodEntry.local_day.db_value
+
+
+def add(patient_id: int, recorded_at: dt.datetime, day: dt.date, score: int) -> None:
+    """Count one new entry in its window (nothing when no dosing session came before it)."""
+    edges = [_time(recorded_at - dt.timedelta(hours=edge)) for edge in WINDOW_EDGES]
+    ADD.run(patient_id, _day(day), *edges, score, patient_id, _time(recorded_at))
+
+
+def rebuild(patient_ids) -> None:
+    """Recompute these patients' rows from their entries and sessions, in the caller's transaction."""
+    patient_ids = sorted(set(patient_ids))
+    with db.atomic():
+        for start in range(0, len(patient_ids), REBUILD_CHUNK):
+            chunk = patient_ids[start : start + REBUILD_CHUNK]
+            MoodWindow.delete().where(MoodWindow.patient.in_(chunk)).execute()
+            rows = computed(chunk)
+            for first in range(0, len(rows), 2000):
+                MoodWindow.insert_many(
+                    rows[first : first + 2000],
+                    fields=[
+                        MoodWindow.patient,
+                        MoodWindow.session,
+                        MoodWindow.day,
+                        MoodWindow.bucket,
+                        MoodWindow.count,
+                        MoodWindow.total,
+                    ],
+                ).execute()
+
+
+def computed(patient_ids: list[int]) -> list[tuple]:
+    """Return the rows these patients should have: (patient, session, day, bucket, count, total)."""
+    starts: dict[int, list[tuple[dt.datetime, int]]] = {}
+    sessions = (
+        TreatmentSession.select(TreatmentSession.patient, TreatmentSession.starts_at, TreatmentSession.id)
+        .where(
+            TreatmentSession.patient.in_(patient_ids),
+            TreatmentSession.kind.in_(DOSING_KINDS),
+            TreatmentSession.status.not_in((CANCELLED, NO_SHOW)),
+        )
+        .order_by(TreatmentSession.starts_at, TreatmentSession.id)
+        .tuples()
+    )
+    for patient_id, starts_at, session_id in sessions:
+        starts.setdefault(patient_id, []).append((starts_at, session_id))
+    counts: Counter = Counter()
+    totals: Counter = Counter()
+    entries = (
+        MoodEntry.visible()
+        .select(MoodEntry.patient, MoodEntry.recorded_at, MoodEntry.local_day, MoodEntry.score)
+        .where(MoodEntry.patient.in_(list(starts)))
+        .tuples()
+    )
+    for patient_id, recorded_at, day, score in entries:
+        series = starts[patient_id]
+        at = bisect.bisect_right(series, (recorded_at, float("inf"))) - 1
+        if at < 0:
+            continue
+        began, session_id = series[at]
+        key = (patient_id, session_id, day, window_bucket(recorded_at - began))
+        counts[key] += 1
+        totals[key] += score
+    return [(*key, counts[key], totals[key]) for key in sorted(counts)]

@@ -1,0 +1,224 @@
+"""Mood by hours since the last dosing session (the window rollup): kept with every write, equal to a rebuild.
+
+Hand-made cases with known answers first (each edge of each bucket, a late entry, a session moved
+after entries were logged, a cancellation, a no-show), then a random series of writes, moves and
+cancellations after which `flask --app aftercare rollups rebuild` must change nothing.
+"""
+
+import datetime as dt
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import HealthCheck
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from aftercare.journey import scheduling
+from aftercare.journey.scheduling import ScheduleError
+from aftercare.models import MoodDay
+from aftercare.models import MoodEntry
+from aftercare.models import MoodWindow
+from aftercare.models import utcnow
+from aftercare.models import window_bucket
+from aftercare.selfreports import mood
+from tests.factories import make_clinician
+from tests.factories import make_patient
+from tests.factories import make_session
+
+
+def log(patient, at: dt.datetime, score: int = 5) -> MoodEntry:
+    """Log an entry as the phone does, dated `at` (UTC): a late one when `at` is in the past."""
+    entry, _ = mood.submit(
+        patient,
+        {"client_id": str(uuid.uuid4()), "score": score, "recorded_at": at.replace(tzinfo=dt.UTC).isoformat()},
+    )
+    return entry
+
+
+def window(patient) -> dict:
+    """The patient's rows: (session id, bucket) -> (count, total), summed over days."""
+    found: dict = {}
+    for row in MoodWindow.select().where(MoodWindow.patient == patient):
+        count, total = found.get((row.session_id, row.bucket), (0, 0))
+        found[(row.session_id, row.bucket)] = (count + row.count, total + row.total)
+    return found
+
+
+def stored() -> tuple[list, list]:
+    """Every row of both mood rollups, comparable."""
+    windows = sorted((r.patient_id, r.session_id, str(r.day), r.bucket, r.count, r.total) for r in MoodWindow.select())
+    days = sorted((r.patient_id, str(r.day), r.count, r.total, r.low, r.high) for r in MoodDay.select())
+    return windows, days
+
+
+@pytest.mark.parametrize(
+    "hours, bucket",
+    [
+        (0, 0),
+        (5.99, 0),
+        (6, 1),
+        (23.99, 1),
+        (24, 2),
+        (47.99, 2),
+        (48, 3),
+        (71.99, 3),
+        (72, 4),
+        (167.99, 4),
+        (168, 5),
+        (2000, 5),
+    ],
+)
+def test_each_bucket_takes_its_lower_edge_and_not_its_upper(hours, bucket):
+    assert window_bucket(dt.timedelta(hours=hours)) == bucket
+
+
+def test_an_entry_counts_under_the_last_dosing_session_before_it(people):
+    patient = people.patient
+    now = utcnow().replace(microsecond=0)
+    first = make_session(patient, starts_at=now - dt.timedelta(days=9), number=1)
+    second = make_session(patient, starts_at=now - dt.timedelta(days=2), number=2)
+    make_session(patient, starts_at=now - dt.timedelta(hours=30), kind="integration")  # not a dose
+    make_session(patient, starts_at=now - dt.timedelta(hours=20), status="cancelled")
+    make_session(patient, starts_at=now - dt.timedelta(hours=10), status="no_show")
+    scheduling.series_changed(patient)
+    log(patient, now - dt.timedelta(days=10), 2)  # before any session: no row
+    log(patient, now - dt.timedelta(days=9), 3)  # the session's own start: hour 0
+    log(patient, now - dt.timedelta(days=4), 4)  # 120 h after the first
+    log(patient, now - dt.timedelta(hours=47), 7)  # 1 h after the second
+    log(patient, now - dt.timedelta(hours=5), 9)  # 43 h after the second
+    log(patient, now, 8)  # 48 h after the second
+    assert window(patient) == {
+        (first.id, 0): (1, 3),
+        (first.id, 4): (1, 4),
+        (second.id, 0): (1, 7),
+        (second.id, 2): (1, 9),
+        (second.id, 3): (1, 8),
+    }
+
+
+def test_a_session_moved_after_entries_were_logged_takes_them_along(people, app):
+    patient, clinician = people.patient, people.clinician
+    now = utcnow().replace(second=0, microsecond=0)
+    booked_at = now - dt.timedelta(days=20)
+    session = scheduling.book(
+        patient,
+        by=clinician,
+        now=booked_at,
+        kind="infusion",
+        duration_minutes=60,
+        wall=now - dt.timedelta(days=10),
+        zone="UTC",
+    )
+    log(patient, now - dt.timedelta(days=9, hours=23))  # 1 h after
+    log(patient, now - dt.timedelta(days=8))  # 48 h after
+    assert window(patient) == {(session.id, 0): (1, 5), (session.id, 3): (1, 5)}
+    # The clinic corrects the day it took place: a day earlier. Both entries move on by 24 hours.
+    scheduling.move(
+        session,
+        by=clinician,
+        now=booked_at,
+        kind="infusion",
+        duration_minutes=60,
+        wall=now - dt.timedelta(days=11),
+        zone="UTC",
+    )
+    assert window(patient) == {(session.id, 2): (1, 5), (session.id, 4): (1, 5)}
+    # Cancelled: the entries no longer follow any dose.
+    scheduling.cancel(session, by=clinician, now=booked_at)
+    assert window(patient) == {}
+
+
+def test_an_entry_that_arrives_ten_days_late_lands_where_it_was_logged(people):
+    patient = people.patient
+    now = utcnow().replace(microsecond=0)
+    old = make_session(patient, starts_at=now - dt.timedelta(days=12), number=1)
+    new = make_session(patient, starts_at=now - dt.timedelta(days=3), number=2)
+    scheduling.series_changed(patient)
+    log(patient, now - dt.timedelta(days=10), 6)  # offline for ten days, sent today
+    assert window(patient) == {(old.id, 3): (1, 6)}
+    assert new.id not in {session for session, _ in window(patient)}
+
+
+def test_editing_or_removing_an_entry_recounts_it(people):
+    patient = people.patient
+    now = utcnow().replace(microsecond=0)
+    session = make_session(patient, starts_at=now - dt.timedelta(hours=2), number=1)
+    scheduling.series_changed(patient)
+    entry = log(patient, now, 4)
+    mood.edit(patient, entry, {"score": 9})
+    assert window(patient) == {(session.id, 0): (1, 9)}
+    mood.delete(patient, MoodEntry.get_by_id(entry.id))
+    assert window(patient) == {}
+
+
+def test_the_rebuild_command_recomputes_both_rollups(people, runner):
+    patient = people.patient
+    now = utcnow().replace(microsecond=0)
+    make_session(patient, starts_at=now - dt.timedelta(days=1), number=1)
+    log(patient, now, 7)  # counted under the session
+    before = stored()
+    MoodWindow.delete().execute()
+    MoodDay.delete().execute()
+    result = runner.invoke(args=["rollups", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "The rollups match the entries." in result.output
+    assert stored() == before and before[0]
+
+
+# A random series of writes, moves, cancellations and marks, then a rebuild that changes nothing.
+HOURS = 24 * 28
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("book"), st.integers(1, HOURS)),
+        st.tuples(st.just("move"), st.integers(0, 5), st.integers(1, HOURS)),
+        st.tuples(st.just("cancel"), st.integers(0, 5)),
+        st.tuples(st.just("mark"), st.integers(0, 5), st.sampled_from(["completed", "no_show"])),
+        st.tuples(st.just("log"), st.integers(0, HOURS * 60), st.integers(0, 10)),
+        st.tuples(st.just("log"), st.integers(0, HOURS * 60), st.integers(0, 10)),
+        st.tuples(st.just("remove"), st.integers(0, 20)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(steps=steps)
+def test_a_rebuild_after_any_series_of_writes_changes_nothing(app, runner, steps):
+    clinician = make_clinician()
+    patient = make_patient(clinician)
+    start = utcnow().replace(second=0, microsecond=0) - dt.timedelta(days=29)
+    sessions, entries = [], []
+    for step in steps:
+        try:
+            if step[0] == "book":
+                wall = start + dt.timedelta(hours=step[1])
+                sessions.append(
+                    scheduling.book(
+                        patient, by=clinician, now=start, kind="infusion", duration_minutes=60, wall=wall, zone="UTC"
+                    )
+                )
+            elif step[0] == "move" and sessions:
+                wall = start + dt.timedelta(hours=step[2])
+                session = sessions[step[1] % len(sessions)]
+                scheduling.move(
+                    session, by=clinician, now=start, kind="infusion", duration_minutes=60, wall=wall, zone="UTC"
+                )
+            elif step[0] == "cancel" and sessions:
+                scheduling.cancel(sessions[step[1] % len(sessions)], by=clinician, now=start)
+            elif step[0] == "mark" and sessions:
+                scheduling.mark(sessions[step[1] % len(sessions)], step[2], by=clinician)
+            elif step[0] == "log":
+                entries.append(log(patient, start + dt.timedelta(minutes=step[1]), step[2]))
+            elif step[0] == "remove" and entries:
+                entry = MoodEntry.get_by_id(entries.pop(step[1] % len(entries)).id)
+                mood.delete(patient, entry)
+        except ScheduleError:
+            pass  # an overlap or a session no longer movable: refused, nothing stored
+    kept = stored()
+    result = runner.invoke(args=["rollups", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert stored() == kept
