@@ -10,12 +10,16 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import Response
 
 from . import crisis
+from .clinician import cohort
 from .forms import EmptyForm
+from .inputs import Invalid
 from .links import external_url
 from .models import Invite
 from .models import User
+from .models import utcnow
 
 
 def invite_from(form, role: str, *, by, taken: str, back_url: str, back_label: str):
@@ -78,4 +82,26 @@ def public_page(template: str):
     if signed_out and "gzip" in request.headers.get("Accept-Encoding", ""):
         response.set_data(gzip.compress(response.get_data(), 6))
         response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def render_cohort(viewer: User, read_range):
+    """Read the range, work out the figures and show them; a bad range is a 400 with the reason."""
+    today = utcnow().date()
+    try:
+        start, end = read_range(request.args, today)
+    except Invalid as error:
+        return render_template("cohort.html", figures=None, errors=error.fields, args=request.args), 400
+    figures = cohort.open_cohort(viewer, start, end)
+    return render_template(
+        "cohort.html", figures=figures, charts=cohort.charts(figures), errors={}, args=request.args, fewer=cohort.FEWER
+    )
+
+
+def csv_download(data: bytes, name: str) -> Response:
+    """Send a CSV file to save, never stored by a cache (health data)."""
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -114,6 +114,14 @@ MATRIX = {
     "selfreports.api_create_checkin": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "selfreports.api_list_checkins": ("GET", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "clinician.index": ("GET", {}, CLINICIANS),
+    "clinician.cohort_page": ("GET", {}, CLINICIANS),
+    "clinician.cohort_export": ("GET", {}, CLINICIANS),
+    "clinician.patient_export": (
+        "GET",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "admin.cohort_page": ("GET", {}, ADMINS),
     "clinician.invite": ("GET", {}, CLINICIANS),
     "clinician.patient": (
         "GET",

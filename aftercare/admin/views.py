@@ -18,6 +18,7 @@ from .. import crisis
 from .. import settings as clinic_settings
 from ..access import admins_only
 from ..access import get_object_or_404
+from ..clinician import cohort
 from ..forms import EmptyForm
 from ..links import external_url
 from ..models import ADMIN_VISIBLE
@@ -27,6 +28,7 @@ from ..models import Invite
 from ..models import PATIENT
 from ..models import User
 from ..pages import invite_from
+from ..pages import render_cohort
 from ..pages import require_button
 from ..reminders import status as reminder_status
 from .forms import AuditFilterForm
@@ -62,6 +64,13 @@ def render_accounts(form, status=200):
         button=EmptyForm(),
         reminder_problems=reminder_status.problems(),
     ), status
+
+
+@bp.route("/cohort")
+@admins_only
+def cohort_page():
+    """The clinic's figures: whole calendar months only, no names, no count below five (README)."""
+    return render_cohort(current_user._get_current_object(), cohort.months_from)
 
 
 @bp.route("/invite", methods=["POST"])

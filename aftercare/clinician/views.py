@@ -22,7 +22,10 @@ from ..models import Invite
 from ..models import PATIENT
 from ..models import SafetyAlert
 from ..models import User
+from ..models import utcnow
+from ..pages import csv_download
 from ..pages import invite_from
+from ..pages import render_cohort
 from ..pages import require_button
 from ..reminders import messages
 from ..reminders.forms import MessageForm
@@ -32,6 +35,8 @@ from ..selfreports.checkins import safety_answer
 from ..selfreports.instruments import chosen
 from ..selfreports.instruments import INSTRUMENTS
 from ..selfreports.mood import MOOD_WORDS
+from . import cohort
+from . import export
 from . import panel
 from .forms import AcknowledgeForm
 from .forms import AddColleagueForm
@@ -55,6 +60,36 @@ def index():
     return render_template(
         "clinician/index.html", rows=rows, columns=panel.columns(rows), pending=list(pending), button=EmptyForm()
     )
+
+
+@bp.route("/cohort")
+@clinicians_only
+def cohort_page():
+    """The figures across this clinician's patients: the window-of-clarity curve, the series, response."""
+    return render_cohort(_me(), cohort.days_from)
+
+
+@bp.route("/cohort/self-reports.csv")
+@clinicians_only
+def cohort_export():
+    """The cohort's self-reports over the page's range: pseudonymous unless `names=1` (audited)."""
+    try:
+        start, end = cohort.days_from(request.args, utcnow().date())
+    except Invalid as error:
+        return " ".join(error.fields.values()), 400, {"Content-Type": "text/plain; charset=utf-8"}
+    names = request.args.get("names") == "1"
+    data = export.cohort_csv(_me(), start, end, names=names)
+    return csv_download(data, f"aftercare-cohort-{start.isoformat()}-to-{end.isoformat()}.csv")
+
+
+@bp.route("/patients/<int:patient_id>/self-reports.csv")
+@clinicians_only
+def patient_export(patient_id):
+    """One patient's self-reports, for the care team only (an on-call colleague reads the record, no more)."""
+    patient = patient_for_staff(patient_id)
+    if not _me().cares_for(patient):
+        abort(404)
+    return csv_download(export.patient_csv(_me(), patient), f"aftercare-self-reports-{patient.id}.csv")
 
 
 @bp.route("/invite", methods=["GET", "POST"])

@@ -107,6 +107,9 @@ ACCESS_ACTIONS = {
     "calendar_feed": "Calendar feed with a patient's appointments",
     "view_sessions": "Saw a patient's coming sessions",
     "voice_note_downloaded": "Listened to a shared voice note",
+    "view_cohort": "Saw the cohort's figures (counts and means, no one named)",
+    "export_selfreports": "Downloaded a patient's self-reports",
+    "export_cohort": "Downloaded the cohort's self-reports",
 }
 ADMIN_VISIBLE = {**ACCOUNT_ACTIONS, **ACCESS_ACTIONS}
 # The account owner's own security activity (AUTH-10).

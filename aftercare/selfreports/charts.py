@@ -175,7 +175,7 @@ class Chart:
         if self.cutoff is not None:
             text += f" A line marks the {self.cutoff.label}."
         if self.markers:
-            text += f" Dashed lines mark {_count(len(self.markers), 'session day')}."
+            text += f" Dashed lines mark {counted(len(self.markers), 'session day')}."
         return text
 
 
@@ -223,7 +223,7 @@ def mood_chart(days: Iterable, window: Window, *, markers: list[dt.date], voice:
             (x, top), (_, bottom) = tops[0], bottoms[0]
             bands.append(_path([(x - half, top), (x + half, top), (x + half, bottom), (x - half, bottom)], close=True))
     for d in days:
-        label = f"{_day(d.day, with_year)}: average {d.mean:.1f}, from {d.low} to {d.high}, {_count(d.count, 'entry')}"
+        label = f"{_day(d.day, with_year)}: average {d.mean:.1f}, from {d.low} to {d.high}, {counted(d.count, 'entry')}"
         points.append(Point(scale.x(d.day), scale.y(d.mean), label))
     rows = [
         (_row_day(d.day, with_year, d.day in session_days), f"{d.mean:.1f}", _span(d.low, d.high), str(d.count))
@@ -387,7 +387,7 @@ def _mood_summary(days: list, window: Window, voice: str = "you") -> str:
     count = sum(d.count for d in days)
     mean = sum(d.total for d in days) / count
     low, high = min(d.low for d in days), max(d.high for d in days)
-    return f"{_over(window, days[0].day)} {VOICES[voice][1]} average mood was {mean:.1f}, from {low} to {high}, on {_count(len(days), 'day')}."
+    return f"{_over(window, days[0].day)} {VOICES[voice][1]} average mood was {mean:.1f}, from {low} to {high}, on {counted(len(days), 'day')}."
 
 
 def _score_summary(
@@ -442,7 +442,7 @@ def _span(low: int, high: int) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
     plural = noun[:-1] + "ies" if noun.endswith("y") and not noun.endswith("ay") else noun + "s"
     return f"{n} {noun if n == 1 else plural}"
 
@@ -458,3 +458,69 @@ def _r(value: float) -> float:
 def _path(points: list[tuple[float, float]], close: bool = False) -> str:
     d = "M" + "L".join(f"{_r(x):g} {_r(y):g}" for x, y in points)
     return d + "Z" if close else d
+
+
+def spread_chart(
+    key: str,
+    title: str,
+    summary: str,
+    figures: list,
+    *,
+    low: float,
+    high: float,
+    ticks: Iterable[tuple[float, str]],
+    columns: tuple[str, ...],
+    connect: bool = True,
+    empty_text: str = "",
+    rows: list[tuple[str, ...]] | None = None,
+) -> Chart:
+    """Chart groups side by side (cohort figures): each group's mean as a point over its interquartile bar.
+
+    A figure has `label`, `short` (the axis label), `n`, `mean`, `q1`, `q3` and `shown`; one that
+    is not shown (too few patients) leaves a gap and says so in the table. `connect` joins
+    neighbouring means with a line (an order in time, not a list of choices).
+    """
+    plot = Plot(left=44, top=10, right=WIDTH - 10, bottom=SCORE_HEIGHT - 30)
+    step = plot.width / max(1, len(figures))
+
+    def y(value: float) -> float:
+        return _r(plot.bottom - (value - low) / (high - low) * plot.height)
+
+    bands, points, x_ticks, run, lines = [], [], [], [], []
+    half = min(step * 0.18, 9)
+    for i, figure in enumerate(figures):
+        x = _r(plot.left + step * (i + 0.5))
+        x_ticks.append(Tick(x, figure.short, x))
+        if not figure.shown:
+            if len(run) > 1:
+                lines.append(_path(run))
+            run = []
+            continue
+        top, bottom = y(figure.q3), y(figure.q1)
+        bands.append(_path([(x - half, top), (x + half, top), (x + half, bottom), (x - half, bottom)], close=True))
+        points.append(Point(x, y(figure.mean), f"{figure.label}: {figure.reading}"))
+        run.append((x, y(figure.mean)))
+    if connect and len(run) > 1:
+        lines.append(_path(run))
+    if not connect:
+        lines = []
+    if rows is None:
+        rows = [(f.label, *f.cells) for f in figures]
+    return Chart(
+        key=key,
+        title=title,
+        summary=summary,
+        empty_text=empty_text,
+        height=SCORE_HEIGHT,
+        plot=plot,
+        y_ticks=[Tick(y(value), label, y(value)) for value, label in ticks],
+        x_ticks=x_ticks,
+        grid=[y(value) for value, _ in ticks],
+        zones=[],
+        bands=bands,
+        lines=lines,
+        points=points,
+        markers=[],
+        columns=columns,
+        rows=rows,
+    )

@@ -70,11 +70,13 @@ def rebuild(patient_ids) -> None:
                 ).execute()
 
 
-def computed(patient_ids: list[int]) -> list[tuple]:
-    """Return the rows these patients should have: (patient, session, day, bucket, count, total)."""
-    starts: dict[int, list[tuple[dt.datetime, int]]] = {}
+def dosing_series(patient_ids: list[int]) -> dict[int, list[tuple[dt.datetime, int, int | None]]]:
+    """Return each patient's dosing sessions that count, oldest first: (starts_at, session id, number)."""
+    series: dict[int, list] = {}
     sessions = (
-        TreatmentSession.select(TreatmentSession.patient, TreatmentSession.starts_at, TreatmentSession.id)
+        TreatmentSession.select(
+            TreatmentSession.patient, TreatmentSession.starts_at, TreatmentSession.id, TreatmentSession.number
+        )
         .where(
             TreatmentSession.patient.in_(patient_ids),
             TreatmentSession.kind.in_(DOSING_KINDS),
@@ -83,8 +85,20 @@ def computed(patient_ids: list[int]) -> list[tuple]:
         .order_by(TreatmentSession.starts_at, TreatmentSession.id)
         .tuples()
     )
-    for patient_id, starts_at, session_id in sessions:
-        starts.setdefault(patient_id, []).append((starts_at, session_id))
+    for patient_id, *session in sessions:
+        series.setdefault(patient_id, []).append(tuple(session))
+    return series
+
+
+def last_before(series: list[tuple], when: dt.datetime) -> tuple | None:
+    """Return the last session of a patient's dosing series that began at or before `when`, or None."""
+    at = bisect.bisect_right(series, (when, float("inf"))) - 1
+    return series[at] if at >= 0 else None
+
+
+def computed(patient_ids: list[int]) -> list[tuple]:
+    """Return the rows these patients should have: (patient, session, day, bucket, count, total)."""
+    starts = dosing_series(patient_ids)
     counts: Counter = Counter()
     totals: Counter = Counter()
     entries = (
@@ -94,11 +108,10 @@ def computed(patient_ids: list[int]) -> list[tuple]:
         .tuples()
     )
     for patient_id, recorded_at, day, score in entries:
-        series = starts[patient_id]
-        at = bisect.bisect_right(series, (recorded_at, float("inf"))) - 1
-        if at < 0:
+        session = last_before(starts[patient_id], recorded_at)
+        if session is None:
             continue
-        began, session_id = series[at]
+        began, session_id, _ = session
         key = (patient_id, session_id, day, window_bucket(recorded_at - began))
         counts[key] += 1
         totals[key] += score

@@ -1,0 +1,349 @@
+"""The cohort: the figures across a group of patients that say whether the series works.
+
+- The window-of-clarity curve: mood by hours since the last dosing session, as the mean of each
+  patient's own mean in each bucket, with the interquartile range of those means (so a patient
+  who logs ten times a day counts once).
+- PHQ-9 by session number: the baseline (as outcomes.py defines it), then the first PHQ-9 on or
+  after each session of the induction series and before the next.
+- Response and remission (outcomes.py's rules) among patients with a baseline: after session 6
+  (the first PHQ-9 on or after session 6 and before session 7) and at 3 months (the PHQ-9
+  nearest day 90 after the first dosing session, within days 76-104).
+- Mood in the 72 hours after a session by the music chosen for it.
+
+Everything is counted in patients. A figure resting on fewer than MIN_PATIENTS is shown as
+"fewer than 5", never as a mean or a rate. What falls in a date range: mood entries logged on
+its days, questionnaires answered on its days (a baseline may be older).
+"""
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+from dataclasses import field
+
+from peewee import fn
+
+from ..inputs import Invalid
+from ..models import ADMIN
+from ..models import AuditEvent
+from ..models import CheckIn
+from ..models import MoodWindow
+from ..models import PATIENT
+from ..models import Playlist
+from ..models import TreatmentSession
+from ..models import User
+from ..models import utcnow
+from ..models import WINDOW_72H
+from ..models import WINDOW_BUCKETS
+from ..selfreports import windows
+from ..selfreports.charts import Chart
+from ..selfreports.charts import counted
+from ..selfreports.charts import spread_chart
+from ..selfreports.instruments import INSTRUMENTS
+
+MIN_PATIENTS = 5
+SERIES = 6  # the induction series: session 6 ends it
+MONTH3 = (90, 76, 104)  # the day aimed at, and the days a score may come from
+SHORT_BUCKETS = ("0–6 h", "6–24 h", "1–2 d", "2–3 d", "3–7 d", "> 7 d")
+MAX_DAYS = 366 * 3  # the longest range a page may ask for
+FEWER = f"fewer than {MIN_PATIENTS}"
+
+
+@dataclass
+class Figure:
+    """One group's figure: the mean of per-patient values, their interquartile range, and how many patients."""
+
+    label: str
+    short: str
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def shown(self) -> bool:
+        return self.n >= MIN_PATIENTS
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def q1(self) -> float:
+        return statistics.quantiles(self.values, n=4, method="inclusive")[0]
+
+    @property
+    def q3(self) -> float:
+        return statistics.quantiles(self.values, n=4, method="inclusive")[2]
+
+    @property
+    def reading(self) -> str:
+        if not self.shown:
+            return f"{FEWER} patients"
+        return f"mean {self.mean:.1f}, middle half {self.q1:.1f}–{self.q3:.1f}, {self.n} patients"
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        if not self.shown:
+            return (FEWER, "—", "—")
+        return (str(self.n), f"{self.mean:.1f}", f"{self.q1:.1f}–{self.q3:.1f}")
+
+
+@dataclass
+class Rate:
+    """Response and remission at one time point, among patients with a baseline and a score then."""
+
+    label: str
+    n: int = 0
+    responders: int = 0
+    remitters: int = 0
+
+    @property
+    def shown(self) -> bool:
+        return self.n >= MIN_PATIENTS
+
+    def percent(self, count: int) -> str:
+        return f"{round(100 * count / self.n)}%" if self.shown else "—"
+
+
+@dataclass
+class Cohort:
+    start: dt.date
+    end: dt.date
+    patients: int
+    window: list[Figure]
+    by_session: list[Figure]
+    rates: list[Rate]
+    by_playlist: list[Figure]
+
+
+def build(patient_ids: list[int], start: dt.date, end: dt.date) -> Cohort:
+    """Work out every figure for these patients over the days start..end (inclusive)."""
+    ids = sorted(set(patient_ids))
+    by_session, rates = _series(ids, start, end)
+    return Cohort(
+        start=start,
+        end=end,
+        patients=len(ids),
+        window=_window(ids, start, end),
+        by_session=by_session,
+        rates=rates,
+        by_playlist=_playlists(ids, start, end),
+    )
+
+
+def _window(ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
+    figures = [Figure(label, short) for label, short in zip(WINDOW_BUCKETS, SHORT_BUCKETS, strict=True)]
+    rows = (
+        MoodWindow.select(MoodWindow.bucket, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count))
+        .where(MoodWindow.patient.in_(ids), MoodWindow.day.between(start, end))
+        .group_by(MoodWindow.patient, MoodWindow.bucket)
+        .tuples()
+    )
+    for bucket, total, count in rows:
+        figures[bucket].values.append(total / count)
+    return figures
+
+
+def _playlists(ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
+    """Mood in the 72 hours after a session, by the music chosen for it; the most used first."""
+    rows = (
+        MoodWindow.select(TreatmentSession.playlist, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count))
+        .join(TreatmentSession, on=MoodWindow.session == TreatmentSession.id)
+        .where(MoodWindow.patient.in_(ids), MoodWindow.day.between(start, end), MoodWindow.bucket < WINDOW_72H)
+        .group_by(MoodWindow.patient, TreatmentSession.playlist)
+        .tuples()
+    )
+    values: dict[int | None, list[float]] = {}
+    for playlist_id, total, count in rows:
+        values.setdefault(playlist_id, []).append(total / count)
+    titles = dict(
+        Playlist.select(Playlist.id, Playlist.title).where(Playlist.id.in_([k for k in values if k])).tuples()
+    )
+    figures = []
+    for playlist_id, found in values.items():
+        title = titles.get(playlist_id, "No music chosen")
+        short = title if len(title) <= 12 else title[:11] + "…"
+        figures.append(Figure(title, short, found))
+    return sorted(figures, key=lambda f: (-f.n, f.label.lower()))
+
+
+def _series(ids: list[int], start: dt.date, end: dt.date) -> tuple[list[Figure], list[Rate]]:
+    """PHQ-9 by session number, and response and remission after session 6 and at 3 months."""
+    spec = INSTRUMENTS["phq9"]
+    starts = windows.dosing_series(ids)
+    scores: dict[int, list[tuple[dt.datetime, float]]] = {}
+    checkins = (
+        CheckIn.select(CheckIn.patient, CheckIn.submitted_at, CheckIn.total)
+        .where(CheckIn.patient.in_(ids), CheckIn.instrument == "phq9")
+        .order_by(CheckIn.submitted_at, CheckIn.id)
+        .tuples()
+    )
+    for patient_id, submitted_at, total in checkins:
+        scores.setdefault(patient_id, []).append((submitted_at, total))
+
+    figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES + 1)]
+    after6, month3 = Rate("After session 6"), Rate("At 3 months")
+    inside = lambda when: start <= when.date() <= end  # noqa: E731 (UTC dates: ranges are whole days)
+    for patient_id, series in scores.items():
+        began = starts.get(patient_id, [])
+        first = began[0][0] if began else None
+        before = [s for s in series if first is not None and s[0] < first]
+        baseline = before[-1] if before else series[0]
+        if inside(baseline[0]):
+            figures[0].values.append(baseline[1])
+        firsts: dict[int, tuple[dt.datetime, float]] = {}
+        for when, total in series:
+            session = windows.last_before(began, when)
+            if session is not None and when > baseline[0]:
+                firsts.setdefault(session[2], (when, total))
+        for number in range(1, SERIES + 1):
+            if number in firsts and inside(firsts[number][0]):
+                figures[number].values.append(firsts[number][1])
+        follow_ups = [(after6, firsts.get(SERIES))]
+        if first is not None:
+            aim, low, high = MONTH3
+            near = [s for s in series if low <= (s[0] - first).days <= high and s[0] > baseline[0]]
+            follow_ups.append((month3, min(near, key=lambda s: (abs((s[0] - first).days - aim), s[0]), default=None)))
+        for rate, later in follow_ups:
+            if later is None or not inside(later[0]):
+                continue
+            rate.n += 1
+            rate.responders += spec.outcomes.response(baseline[1], later[1])
+            rate.remitters += spec.outcomes.remission(baseline[1], later[1])
+    return figures, [after6, month3]
+
+
+def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The last twelve months up to today (UTC): long enough for a series and its three-month score."""
+    today = today or utcnow().date()
+    return today - dt.timedelta(days=364), today
+
+
+def days_from(args, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Read a clinician's range (`from` and `to`, dates); raise Invalid with a clear message."""
+    default = default_range(today)
+    start = _date(args.get("from"), default[0], "from")
+    end = _date(args.get("to"), default[1], "to")
+    return _checked(start, end)
+
+
+def months_from(args, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Read an administrator's range: whole calendar months (`from` and `to`, YYYY-MM), the last three by default."""
+    this = today.replace(day=1)
+    start = _month(args.get("from"), _months_before(this, 2), "from")
+    end = _month_end(_month(args.get("to"), this, "to"))
+    return _checked(start, end)
+
+
+def _checked(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    if end < start:
+        raise Invalid({"to": "The range ends before it starts. Choose an end after the start."})
+    if (end - start).days >= MAX_DAYS:
+        raise Invalid({"to": "Choose a range of three years or less."})
+    return start, end
+
+
+def _date(value, default: dt.date, name: str) -> dt.date:
+    if value in (None, ""):
+        return default
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid({name: "Enter a date as YYYY-MM-DD."}) from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid({name: f"Choose a date between {EARLIEST.year} and {LATEST.year}."})
+    return day
+
+
+def _month(value, default: dt.date, name: str) -> dt.date:
+    if value in (None, ""):
+        return default
+    try:
+        day = dt.date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise Invalid({name: "Choose a month (YYYY-MM)."}) from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid({name: f"Choose a month between {EARLIEST.year} and {LATEST.year}."})
+    return day
+
+
+def _months_before(first: dt.date, months: int) -> dt.date:
+    index = first.year * 12 + first.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(first: dt.date) -> dt.date:
+    return _months_before(first, -1) - dt.timedelta(days=1)
+
+
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def open_cohort(viewer: User, start: dt.date, end: dt.date) -> Cohort:
+    """Work out the figures a clinician (their patients) or an administrator (the clinic) may see; audit it."""
+    if viewer.role == ADMIN:
+        patients = User.select(User.id).where(User.role == PATIENT, User.active == True)  # noqa: E712
+    else:
+        patients = viewer.patients().select(User.id)
+    ids = [user_id for (user_id,) in patients.tuples()]
+    cohort = build(ids, start, end)
+    AuditEvent.record("view_cohort", actor=viewer, detail=f"{start.isoformat()} to {end.isoformat()}")
+    return cohort
+
+
+def charts(cohort: Cohort) -> dict[str, Chart]:
+    """The cohort's pictures, each with its table."""
+    mood_ticks = [(v, f"{v}") for v in (0, 5, 10)]
+    phq9 = INSTRUMENTS["phq9"]
+    columns = ("Group", "Patients", "Mean", "Middle half")
+    window = cohort.window
+    best = max((f for f in window if f.shown), key=lambda f: f.mean, default=None)
+    return {
+        "window": spread_chart(
+            "window",
+            "Mood by time since the last dosing session",
+            (
+                f"Patients' mood was highest {best.label.lower()} after a session: {best.reading}."
+                if best
+                else f"Each group has {FEWER} patients, so no mean is shown."
+            ),
+            window,
+            low=0,
+            high=10,
+            ticks=mood_ticks,
+            columns=("Time since the session", "Patients", "Mean mood", "Middle half"),
+        ),
+        "sessions": spread_chart(
+            "sessions",
+            "PHQ-9 through the induction series",
+            _series_summary(cohort.by_session),
+            cohort.by_session,
+            low=0,
+            high=phq9.max_total,
+            ticks=[(v, str(v)) for v in (0, 9, 18, 27)],
+            columns=("When", "Patients", "Mean PHQ-9", "Middle half"),
+        ),
+        "playlists": spread_chart(
+            "playlists",
+            "Mood in the 72 hours after a session, by its music",
+            f"{counted(len(cohort.by_playlist), 'choice')} of music; each patient counts once per choice."
+            if cohort.by_playlist
+            else "No mood entries in the 72 hours after a session in this range.",
+            cohort.by_playlist[:6],
+            low=0,
+            high=10,
+            ticks=mood_ticks,
+            columns=columns,
+            connect=False,
+            rows=[(f.label, *f.cells) for f in cohort.by_playlist],
+        ),
+    }
+
+
+def _series_summary(figures: list[Figure]) -> str:
+    shown = [f for f in figures if f.shown]
+    if len(shown) < 2:
+        return f"Too few patients ({FEWER} at most points) to show the series."
+    first, last = shown[0], shown[-1]
+    return f"Mean PHQ-9 {first.mean:.1f} at {first.label.lower()}, {last.mean:.1f} {last.label.lower()}."
