@@ -267,3 +267,19 @@ def test_one_patients_file_has_notes_made_safe_and_is_for_the_care_team(client, 
     assert client.get(f"/clinician/patients/{patient.id}/self-reports.csv").status_code == 404
     CareRelationship.create(patient=patient, clinician=colleague, active=False)
     assert client.get(f"/clinician/patients/{patient.id}/self-reports.csv").status_code == 404
+
+
+def test_the_record_shows_the_mood_of_the_72_hours_after_each_session(client, auth, people):
+    patient, clinician = people.patient, people.clinician
+    first, second = series(patient, first_days_ago=10, count=2, every=5)
+    make_mood(patient, 4, recorded_at=first.starts_at + dt.timedelta(hours=1))
+    make_mood(patient, 6, recorded_at=first.starts_at + dt.timedelta(hours=2))
+    make_mood(patient, 9, recorded_at=first.starts_at + dt.timedelta(hours=30))
+    make_mood(patient, 1, recorded_at=first.starts_at + dt.timedelta(hours=90))  # past 72 h: not listed
+    auth.login(clinician)
+    page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
+    card = page.split(f'id="session-{first.id}"')[1].split("</li>")[0]
+    assert "0–6 hours: 5.0" in card and "(2 entries)" in card and "24–48 hours: 9.0" in card
+    assert "1.0" not in card
+    other = page.split(f'id="session-{second.id}"')[1].split("</li>")[0]
+    assert "No mood entries in the 72 hours after" in other

@@ -2,14 +2,20 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from dataclasses import field
+
+from peewee import fn
 
 from ..forms import EmptyForm
 from ..models import AuditEvent
 from ..models import Intention
+from ..models import MoodWindow
 from ..models import SCHEDULED
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..models import WINDOW_72H
+from ..models import WINDOW_BUCKETS
 from . import preparation
 from . import scheduling
 
@@ -25,6 +31,8 @@ class PatientSessions:
     clinic_zone: str
     button: EmptyForm
     now: dt.datetime
+    # Mood in the 72 hours after each dosing session: session id -> [(bucket label, entries, mean)].
+    after: dict[int, list[tuple[str, int, float]]] = field(default_factory=dict)
 
     def needs_marking(self, session: TreatmentSession) -> bool:
         return session.status == SCHEDULED and scheduling.has_started(session, self.now)
@@ -45,7 +53,23 @@ def patient_sessions(patient: User, now: dt.datetime | None = None) -> PatientSe
         clinic_zone=scheduling.clinic_zone(),
         button=EmptyForm(),
         now=now,
+        after=mood_after(patient),
     )
+
+
+def mood_after(patient: User) -> dict[int, list[tuple[str, int, float]]]:
+    """Return the patient's mood in each part of the 72 hours after each dosing session (the window rollup)."""
+    rows = (
+        MoodWindow.select(MoodWindow.session, MoodWindow.bucket, fn.SUM(MoodWindow.count), fn.SUM(MoodWindow.total))
+        .where(MoodWindow.patient == patient, MoodWindow.bucket < WINDOW_72H)
+        .group_by(MoodWindow.session, MoodWindow.bucket)
+        .order_by(MoodWindow.session, MoodWindow.bucket)
+        .tuples()
+    )
+    after: dict[int, list[tuple[str, int, float]]] = {}
+    for session_id, bucket, count, total in rows:
+        after.setdefault(session_id, []).append((WINDOW_BUCKETS[bucket], count, total / count))
+    return after
 
 
 def coming_sessions(clinician: User, patient: User, session: TreatmentSession | None) -> list[TreatmentSession]:
