@@ -39,6 +39,8 @@ from ..selfreports.charts import Chart
 from ..selfreports.charts import counted
 from ..selfreports.charts import spread_chart
 from ..selfreports.instruments import INSTRUMENTS
+from ..selfreports.outcomes import baseline_of
+from ..selfreports.outcomes import Scored
 
 MIN_PATIENTS = 5
 SERIES = 6  # the induction series: session 6 ends it
@@ -172,46 +174,54 @@ def _series(ids: list[int], start: dt.date, end: dt.date) -> tuple[list[Figure],
     """PHQ-9 by session number, and response and remission after session 6 and at 3 months."""
     spec = INSTRUMENTS["phq9"]
     starts = windows.dosing_series(ids)
-    scores: dict[int, list[tuple[dt.datetime, float]]] = {}
+    scores: dict[int, list[Scored]] = {}
     checkins = (
-        CheckIn.select(CheckIn.patient, CheckIn.submitted_at, CheckIn.total)
+        CheckIn.select(CheckIn.patient, CheckIn.id, CheckIn.submitted_at, CheckIn.total, CheckIn.band)
         .where(CheckIn.patient.in_(ids), CheckIn.instrument == "phq9")
         .order_by(CheckIn.submitted_at, CheckIn.id)
         .tuples()
     )
-    for patient_id, submitted_at, total in checkins:
-        scores.setdefault(patient_id, []).append((submitted_at, total))
+    for patient_id, *scored in checkins:
+        scores.setdefault(patient_id, []).append(Scored(*scored))
 
     figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES + 1)]
     after6, month3 = Rate("After session 6"), Rate("At 3 months")
-    inside = lambda when: start <= when.date() <= end  # noqa: E731 (UTC dates: ranges are whole days)
+    inside = lambda score: start <= score.submitted_at.date() <= end  # noqa: E731 (UTC dates: ranges are whole days)
     for patient_id, series in scores.items():
         began = starts.get(patient_id, [])
         first = began[0][0] if began else None
-        before = [s for s in series if first is not None and s[0] < first]
-        baseline = before[-1] if before else series[0]
-        if inside(baseline[0]):
-            figures[0].values.append(baseline[1])
-        firsts: dict[int, tuple[dt.datetime, float]] = {}
-        for when, total in series:
-            session = windows.last_before(began, when)
-            if session is not None and when > baseline[0]:
-                firsts.setdefault(session[2], (when, total))
+        baseline = baseline_of(series, first)
+        if inside(baseline):
+            figures[0].values.append(baseline.total)
+        firsts: dict[int, Scored] = {}  # session number -> the first score after it
+        for score in series:
+            session = windows.last_before(began, score.submitted_at)
+            if session is not None and score.submitted_at > baseline.submitted_at:
+                firsts.setdefault(session[2], score)
         for number in range(1, SERIES + 1):
-            if number in firsts and inside(firsts[number][0]):
-                figures[number].values.append(firsts[number][1])
+            if number in firsts and inside(firsts[number]):
+                figures[number].values.append(firsts[number].total)
         follow_ups = [(after6, firsts.get(SERIES))]
         if first is not None:
-            aim, low, high = MONTH3
-            near = [s for s in series if low <= (s[0] - first).days <= high and s[0] > baseline[0]]
-            follow_ups.append((month3, min(near, key=lambda s: (abs((s[0] - first).days - aim), s[0]), default=None)))
+            follow_ups.append((month3, _three_months(series, first, baseline)))
         for rate, later in follow_ups:
-            if later is None or not inside(later[0]):
+            if later is None or not inside(later):
                 continue
             rate.n += 1
-            rate.responders += spec.outcomes.response(baseline[1], later[1])
-            rate.remitters += spec.outcomes.remission(baseline[1], later[1])
+            rate.responders += spec.outcomes.response(baseline.total, later.total)
+            rate.remitters += spec.outcomes.remission(baseline.total, later.total)
     return figures, [after6, month3]
+
+
+def _three_months(series: list[Scored], first: dt.datetime, baseline: Scored) -> Scored | None:
+    """The score after the baseline nearest day 90 of the series, within days 76-104 (the earlier on a tie)."""
+    aim, low, high = MONTH3
+    near = [
+        (abs(days - aim), score.submitted_at, score)
+        for score in series
+        if score.submitted_at > baseline.submitted_at and low <= (days := (score.submitted_at - first).days) <= high
+    ]
+    return min(near)[2] if near else None
 
 
 def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:

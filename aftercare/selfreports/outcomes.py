@@ -69,12 +69,18 @@ def outcome(instrument: Instrument, series: Iterable, first_dosing_at: dt.dateti
     series = list(series)
     if not series:
         return Outcome(instrument)
-    before = [s for s in series if first_dosing_at is not None and s.submitted_at < first_dosing_at]
-    baseline = before[-1] if before else series[0]
+    baseline = baseline_of(series, first_dosing_at)
     later = series[series.index(baseline) + 1 :]
     if not later:
         return Outcome(instrument, baseline=baseline, newest=series[-1])
     return Outcome(instrument, baseline=baseline, latest=later[-1], previous=series[-2], newest=series[-1])
+
+
+def baseline_of(series: list, first_dosing_at: dt.datetime | None):
+    """Return the baseline of a non-empty series (oldest first): its last score before the first
+    dosing session, or its first score when none came before it (or there is no dosing session)."""
+    before = [s for s in series if first_dosing_at is not None and s.submitted_at < first_dosing_at]
+    return before[-1] if before else series[0]
 
 
 def dosing_sessions():
