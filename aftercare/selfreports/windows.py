@@ -21,13 +21,15 @@ from ..models import NO_SHOW
 from ..models import TreatmentSession
 from ..models import window_bucket
 from ..models import WINDOW_EDGES
+from .outcomes import dosing_sessions
 
 REBUILD_CHUNK = 200  # patients per round of reads
 
 _kinds = ", ".join(f"'{kind}'" for kind in DOSING_KINDS)
 _bucket = " ".join(f"WHEN s.starts_at > ? THEN {n}" for n in range(len(WINDOW_EDGES)))
 # The bucket is worked out by comparing the session's start with the entry's time less each edge
-# (passed in), so it is the same comparison `window_bucket` makes, on SQLite and PostgreSQL.
+# (passed in), so it is the same comparison `window_bucket` makes, on SQLite and PostgreSQL. The
+# sessions are outcomes.dosing_sessions() written out (the hot path runs no query builder).
 ADD = Prepared(
     f"""INSERT INTO mood_window (patient_id, session_id, day, bucket, count, total)
     SELECT ?, s.id, ?, CASE {_bucket} ELSE {len(WINDOW_EDGES)} END, 1, ?
@@ -74,14 +76,9 @@ def dosing_series(patient_ids: list[int]) -> dict[int, list[tuple[dt.datetime, i
     """Return each patient's dosing sessions that count, oldest first: (starts_at, session id, number)."""
     series: dict[int, list] = {}
     sessions = (
-        TreatmentSession.select(
-            TreatmentSession.patient, TreatmentSession.starts_at, TreatmentSession.id, TreatmentSession.number
-        )
-        .where(
-            TreatmentSession.patient.in_(patient_ids),
-            TreatmentSession.kind.in_(DOSING_KINDS),
-            TreatmentSession.status.not_in((CANCELLED, NO_SHOW)),
-        )
+        dosing_sessions()
+        .select(TreatmentSession.patient, TreatmentSession.starts_at, TreatmentSession.id, TreatmentSession.number)
+        .where(TreatmentSession.patient.in_(patient_ids))
         .order_by(TreatmentSession.starts_at, TreatmentSession.id)
         .tuples()
     )
