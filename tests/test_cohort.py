@@ -283,3 +283,16 @@ def test_the_record_shows_the_mood_of_the_72_hours_after_each_session(client, au
     assert "1.0" not in card
     other = page.split(f'id="session-{second.id}"')[1].split("</li>")[0]
     assert "No mood entries in the 72 hours after" in other
+
+
+def test_a_figure_not_shown_breaks_the_line_and_is_not_drawn():
+    shown, hidden = [5.0] * 5, [9.0]
+    figures = [
+        cohort.Figure(k, k, v) for k, v in zip("abcdef", [shown, shown, hidden, shown, shown, shown], strict=True)
+    ]
+    chart = cohort.spread_chart("k", "t", "s", figures, low=0, high=10, ticks=[(0, "0")], columns=("a", "b", "c", "d"))
+    assert len(chart.points) == 5 and len(chart.bands) == 5
+    assert [line.count("L") for line in chart.lines] == [1, 2]  # a-b, then d-e-f
+    assert chart.rows[2] == ("c", "fewer than 5", "—", "—")
+    music = cohort.spread_chart("k", "t", "s", figures, low=0, high=10, ticks=[], columns=(), connect=False)
+    assert music.lines == [] and len(music.points) == 5

@@ -85,14 +85,14 @@ def _rows(patients: list[User], labels: dict[int, str], *, notes=False, start=No
     rows = []
     for patient_id, at, kind, measure, score, band, note in sorted(found, key=lambda r: (labels[r[0]], r[1])):
         session = windows.last_before(series.get(patient_id, []), at)
-        zone = zones[patient_id]
+        local = local_iso(at, zones[patient_id])
         rows.append(
             [
                 labels[patient_id],
                 kind,
                 iso(at),
-                local_iso(at, zone),
-                local_iso(at, zone)[:10],
+                local,
+                local[:10],
                 measure,
                 score,
                 band,

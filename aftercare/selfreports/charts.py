@@ -486,24 +486,20 @@ def spread_chart(
     def y(value: float) -> float:
         return _r(plot.bottom - (value - low) / (high - low) * plot.height)
 
-    bands, points, x_ticks, run, lines = [], [], [], [], []
+    bands, points, x_ticks = [], [], []
+    runs: list[list[tuple[float, float]]] = [[]]  # neighbouring means; a figure not shown breaks the run
     half = min(step * 0.18, 9)
     for i, figure in enumerate(figures):
         x = _r(plot.left + step * (i + 0.5))
         x_ticks.append(Tick(x, figure.short, x))
         if not figure.shown:
-            if len(run) > 1:
-                lines.append(_path(run))
-            run = []
+            runs.append([])
             continue
         top, bottom = y(figure.q3), y(figure.q1)
         bands.append(_path([(x - half, top), (x + half, top), (x + half, bottom), (x - half, bottom)], close=True))
         points.append(Point(x, y(figure.mean), f"{figure.label}: {figure.reading}"))
-        run.append((x, y(figure.mean)))
-    if connect and len(run) > 1:
-        lines.append(_path(run))
-    if not connect:
-        lines = []
+        runs[-1].append((x, y(figure.mean)))
+    lines = [_path(run) for run in runs if len(run) > 1] if connect else []
     if rows is None:
         rows = [(f.label, *f.cells) for f in figures]
     return Chart(
