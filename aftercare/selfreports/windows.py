@@ -23,7 +23,7 @@ from ..models import window_bucket
 from ..models import WINDOW_EDGES
 from .outcomes import dosing_sessions
 
-REBUILD_CHUNK = 200  # patients per round of reads
+INSERT_CHUNK = 2000  # rows per INSERT
 
 _kinds = ", ".join(f"'{kind}'" for kind in DOSING_KINDS)
 _bucket = " ".join(f"WHEN s.starts_at > ? THEN {n}" for n in range(len(WINDOW_EDGES)))
@@ -51,25 +51,17 @@ def add(patient_id: int, recorded_at: dt.datetime, day: dt.date, score: int) -> 
 
 
 def rebuild(patient_ids) -> None:
-    """Recompute these patients' rows from their entries and sessions, in the caller's transaction."""
+    """Recompute these patients' rows from their entries and sessions, in the caller's transaction.
+
+    Callers pass a patient (their series changed) or a batch (bulk loads, `rollups rebuild`).
+    """
     patient_ids = sorted(set(patient_ids))
+    fields = [MoodWindow.patient, MoodWindow.session, MoodWindow.day, MoodWindow.bucket, MoodWindow.count]
     with db.atomic():
-        for start in range(0, len(patient_ids), REBUILD_CHUNK):
-            chunk = patient_ids[start : start + REBUILD_CHUNK]
-            MoodWindow.delete().where(MoodWindow.patient.in_(chunk)).execute()
-            rows = computed(chunk)
-            for first in range(0, len(rows), 2000):
-                MoodWindow.insert_many(
-                    rows[first : first + 2000],
-                    fields=[
-                        MoodWindow.patient,
-                        MoodWindow.session,
-                        MoodWindow.day,
-                        MoodWindow.bucket,
-                        MoodWindow.count,
-                        MoodWindow.total,
-                    ],
-                ).execute()
+        MoodWindow.delete().where(MoodWindow.patient.in_(patient_ids)).execute()
+        rows = computed(patient_ids)
+        for first in range(0, len(rows), INSERT_CHUNK):
+            MoodWindow.insert_many(rows[first : first + INSERT_CHUNK], fields=[*fields, MoodWindow.total]).execute()
 
 
 def dosing_series(patient_ids: list[int]) -> dict[int, list[tuple[dt.datetime, int, int | None]]]:
