@@ -19,7 +19,6 @@ from .inputs import Invalid
 from .links import external_url
 from .models import Invite
 from .models import User
-from .models import utcnow
 
 
 def invite_from(form, role: str, *, by, taken: str, back_url: str, back_label: str):
@@ -87,15 +86,13 @@ def public_page(template: str):
 
 def render_cohort(viewer: User, read_range):
     """Read the range, work out the figures and show them; a bad range is a 400 with the reason."""
-    today = utcnow().date()
+    page = {"args": request.args, "fewer": cohort.FEWER}
     try:
-        start, end = read_range(request.args, today)
+        start, end = read_range(request.args)
     except Invalid as error:
-        return render_template("cohort.html", figures=None, errors=error.fields, args=request.args), 400
+        return render_template("cohort.html", figures=None, errors=error.fields, **page), 400
     figures = cohort.open_cohort(viewer, start, end)
-    return render_template(
-        "cohort.html", figures=figures, charts=cohort.charts(figures), errors={}, args=request.args, fewer=cohort.FEWER
-    )
+    return render_template("cohort.html", figures=figures, charts=cohort.charts(figures), errors={}, **page)
 
 
 def csv_download(data: bytes, name: str) -> Response:

@@ -230,7 +230,7 @@ def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return today - dt.timedelta(days=364), today
 
 
-def days_from(args, today: dt.date) -> tuple[dt.date, dt.date]:
+def days_from(args, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Read a clinician's range (`from` and `to`, dates); raise Invalid with a clear message."""
     default = default_range(today)
     start = _date(args.get("from"), default[0], "from")
@@ -238,9 +238,9 @@ def days_from(args, today: dt.date) -> tuple[dt.date, dt.date]:
     return _checked(start, end)
 
 
-def months_from(args, today: dt.date) -> tuple[dt.date, dt.date]:
+def months_from(args, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Read an administrator's range: whole calendar months (`from` and `to`, YYYY-MM), the last three by default."""
-    this = today.replace(day=1)
+    this = (today or utcnow().date()).replace(day=1)
     start = _month(args.get("from"), _months_before(this, 2), "from")
     end = _month_end(_month(args.get("to"), this, "to"))
     return _checked(start, end)

@@ -22,7 +22,6 @@ from ..models import Invite
 from ..models import PATIENT
 from ..models import SafetyAlert
 from ..models import User
-from ..models import utcnow
 from ..pages import csv_download
 from ..pages import invite_from
 from ..pages import render_cohort
@@ -74,7 +73,7 @@ def cohort_page():
 def cohort_export():
     """The cohort's self-reports over the page's range: pseudonymous unless `names=1` (audited)."""
     try:
-        start, end = cohort.days_from(request.args, utcnow().date())
+        start, end = cohort.days_from(request.args)
     except Invalid as error:
         return " ".join(error.fields.values()), 400, {"Content-Type": "text/plain; charset=utf-8"}
     names = request.args.get("names") == "1"
