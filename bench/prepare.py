@@ -8,7 +8,8 @@ pages and queries see a realistic amount of data; two patients are the benchmark
 
 - "today": signed in for GET /home; has history, entries today and an upcoming infusion;
 - "mood1".."moodN": signed in for POST /api/v1/mood; kept apart so the thousands of entries
-  the benchmark posts do not end up on the Today page being measured.
+  the benchmark posts do not end up on the Today page being measured. They have the same past
+  infusions, so each entry takes the whole path: it is counted under its last session.
 
 When aftercare's own clinic-scale generator exists (`flask --app aftercare demo --scale N`),
 the runner calls it first and then this script with --patients 0, which adds only the
@@ -40,6 +41,7 @@ from aftercare.models import TreatmentSession
 from aftercare.models import User
 from aftercare.models import utcnow
 from aftercare.passwords import hash_password
+from aftercare.selfreports import windows
 
 PASSWORD = "bench quiet harbour lantern"
 DOMAIN = "bench.aftercare.example"
@@ -154,17 +156,20 @@ def prepare(patients: int, mood_patients: int, weeks: int, seed: int) -> dict:
         logins = [("today", "Today Patient")]
         logins += [(f"mood{n}", f"Mood Patient {n}") for n in range(1, mood_patients + 1)]
         logins += [(f"patient{n}", f"Patient {n}") for n in range(1, patients + 1)]
-        entries = []
+        entries, in_series = [], []
         for login, name in logins:
             patient = make_user(login, name, PATIENT, password_hash, enrolled)
             CareRelationship.create(patient=patient, clinician=clinician, created_at=enrolled)
             entries += mood_rows(patient, weeks * 7, now, rng)
-            if login == "today":
+            if not login.startswith("patient"):
+                # Today shows the series; a mood entry after a session is counted under it (mood_window).
                 add_sessions(patient, clinician, now)
+                in_series.append(patient.id)
         for batch in chunked(entries, 500):
             MoodEntry.insert_many(batch).execute()
         for batch in chunked(day_rows(entries), 500):
             MoodDay.insert_many(batch).execute()
+        windows.rebuild(in_series)
     return {
         "today": {"email": email("today"), "password": PASSWORD},
         "mood": [{"email": email(f"mood{n}"), "password": PASSWORD} for n in range(1, mood_patients + 1)],
