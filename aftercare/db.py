@@ -168,6 +168,15 @@ def row_to(model, values):
     return instance
 
 
+def raw_rows(query):
+    """Run a peewee query and return the driver's cursor: rows as they come, no field conversion.
+
+    For reads of many rows of plain numbers and text (the panel's flags over 2,000 patients), where
+    peewee's per-row conversion costs more than the database takes to run the query.
+    """
+    return db.obj.execute(query)
+
+
 def joined():
     """Join the caller's transaction if there is one (no savepoint to pay for), else open one."""
     return contextlib.nullcontext() if db.in_transaction() else db.atomic()

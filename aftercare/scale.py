@@ -29,6 +29,7 @@ from .passwords import hash_password
 from .selfreports import checkins
 from .selfreports import instruments
 from .selfreports import mood
+from .selfreports import points
 
 DOMAIN = "scale.aftercare.example"
 NAMESPACE = uuid.UUID("5a1e0000-0000-4000-8000-00000000a7c2")
@@ -152,6 +153,7 @@ def _batch(numbers, clinicians, count, password_hash, enrolled, now, summary: Su
         mood.add_many(entries)  # after the sessions: the mood-after-session rollup counts from them
         for start in range(0, len(checkin_rows), 1000):
             CheckIn.insert_many(checkin_rows[start : start + 1000]).execute()
+        points.refresh([patients[n].id for n in numbers])
     summary.patients += len(numbers)
     summary.mood_entries += len(entries)
     summary.checkins += len(checkin_rows)

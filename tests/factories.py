@@ -33,6 +33,7 @@ from aftercare.models import VoiceNote
 from aftercare.passwords import hash_password
 from aftercare.selfreports import checkins
 from aftercare.selfreports import mood as moods
+from aftercare.selfreports import points
 from aftercare.selfreports.instruments import INSTRUMENTS
 
 PASSWORD = "gentle harbor lantern"
@@ -92,16 +93,18 @@ def make_mood(patient, score=5, note="", tags=(), *, recorded_at: dt.datetime | 
     return entry
 
 
-def make_checkin(patient, instrument="phq9", answers=None, *, difficulty=None, days_ago=0) -> CheckIn:
-    """Submit a questionnaire (its alert, if any, included); `days_ago` moves it back in time."""
+def make_checkin(patient, instrument="phq9", answers=None, *, difficulty=None, days_ago=0, at=None) -> CheckIn:
+    """Submit a questionnaire (its alert, if any, included); `days_ago` or `at` moves it back in time."""
     if answers is None:
         answers = [1] * len(INSTRUMENTS[instrument].items)
     checkin, _ = checkins.submit(
         patient,
         {"client_id": str(uuid.uuid4()), "instrument": instrument, "answers": answers, "difficulty": difficulty},
     )
-    if days_ago:
-        CheckIn.update(submitted_at=utcnow() - dt.timedelta(days=days_ago)).where(CheckIn.id == checkin.id).execute()
+    if days_ago or at:
+        at = at or utcnow() - dt.timedelta(days=days_ago)
+        CheckIn.update(submitted_at=at).where(CheckIn.id == checkin.id).execute()
+        points.refresh([patient.id], instrument)  # as if it had been answered then
         checkin = CheckIn.get_by_id(checkin.id)
     return checkin
 
@@ -116,8 +119,8 @@ def phq9_answers(total: int, item9: int = 0) -> list[int]:
     return answers + [item9]
 
 
-def make_phq9(patient, total, days_ago=0, item9=0) -> CheckIn:
-    return make_checkin(patient, "phq9", phq9_answers(total, item9), days_ago=days_ago)
+def make_phq9(patient, total, days_ago=0, item9=0, at=None) -> CheckIn:
+    return make_checkin(patient, "phq9", phq9_answers(total, item9), days_ago=days_ago, at=at)
 
 
 def make_alert(
@@ -159,7 +162,7 @@ def make_session(
 ) -> TreatmentSession:
     """Create a session row directly (no scheduling rules): for the past, or anything a test needs as it is."""
     starts_at = starts_at or utcnow() - dt.timedelta(days=1)
-    return TreatmentSession.create(
+    session = TreatmentSession.create(
         patient=patient,
         kind=kind,
         starts_at=starts_at,
@@ -170,6 +173,8 @@ def make_session(
         number=number,
         **fields,
     )
+    points.refresh([session.patient_id])  # the scores that stand for the baseline and each session
+    return session
 
 
 def make_intention(session, explore="", let_go="", carry="") -> Intention:

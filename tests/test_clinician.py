@@ -30,22 +30,36 @@ def mood_days(patient, scores_by_days_ago):
     ("setup", "flags"),
     [
         (lambda p: mood_days(p, {0: 6}), []),
-        (lambda p: None, ["no entries"]),
-        (lambda p: mood_days(p, {7: 6}), ["no entries"]),
-        (lambda p: mood_days(p, {6: 6}), []),
+        (lambda p: None, ["quiet"]),
+        (lambda p: mood_days(p, {5: 6}), ["quiet"]),
+        (lambda p: mood_days(p, {4: 6}), []),
+        (lambda p: phq9(p, 4, 4), []),  # a questionnaire is a self-report too
+        (lambda p: (mood_days(p, {9: 6}), phq9(p, 4, 6)), ["quiet"]),
         (lambda p: (mood_days(p, {0: 6}), phq9(p, 10, 14), phq9(p, 15, 0)), ["worsening"]),
         (lambda p: (mood_days(p, {0: 6}), phq9(p, 10, 14), phq9(p, 14, 0)), []),
-        (lambda p: (mood_days(p, {0: 6}), phq9(p, 4, 0, item9=1)), ["open alert"]),
-        (lambda p: mood_days(p, {0: 3, 1: 3, 5: 7, 6: 7, 7: 7, 8: 7}), ["mood drop"]),
+        (lambda p: (mood_days(p, {0: 6}), phq9(p, 4, 0, item9=1)), ["alert"]),
+        (lambda p: mood_days(p, {0: 3, 1: 3, 5: 7, 6: 7, 7: 7, 8: 7}), ["mood-drop"]),
         (lambda p: mood_days(p, {0: 5, 1: 5, 5: 7, 6: 7, 7: 7, 8: 7}), []),
     ],
-    ids=["fine", "never", "quiet-7-days", "quiet-6-days", "worse-by-5", "worse-by-4", "item9", "drop-4", "drop-2"],
+    ids=[
+        "fine",
+        "never",
+        "quiet-5-days",
+        "quiet-4-days",
+        "checkin-4-days",
+        "checkin-6-days",
+        "worse-by-5",
+        "worse-by-4",
+        "item9",
+        "drop-4",
+        "drop-2",
+    ],
 )
 def test_panel_flags(app, setup, flags):
     clinician = make_clinician()
     patient = make_patient(clinician)
     setup(patient)
-    [row] = panel.build(clinician, today=TODAY)
+    [row] = panel.build(clinician)
     assert row.flags == flags
 
 
@@ -55,7 +69,8 @@ def test_panel_response_and_remission(app):
     phq9(responder, 20, 30), phq9(responder, 10, 0)
     phq9(remitter, 16, 30), phq9(remitter, 4, 0)
     phq9(other, 20, 30), phq9(other, 11, 0)
-    rows = {r.patient.id: r for r in panel.build(clinician)}
+    rows = {r.patient_id: r for r in panel.build(clinician)}
+    panel.detail(list(rows.values()))
     outcome = {patient_id: row.outcomes["phq9"] for patient_id, row in rows.items()}
     assert (outcome[responder.id].response, outcome[responder.id].remission, outcome[responder.id].change) == (
         True,
@@ -124,7 +139,7 @@ def test_patient_record_says_when_data_stopped(client, auth):
     mood_days(patient, {40: 5})
     auth.login(clinician)
     page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
-    assert f"Last mood entry {(TODAY - dt.timedelta(days=40)).strftime('%-d %B %Y')}" in page
+    assert f"No data since {(TODAY - dt.timedelta(days=40)).strftime('%-d %B %Y')}</strong>" in page
 
 
 def test_the_record_opens_with_the_patients_timeline(client, auth):

@@ -16,7 +16,6 @@ from aftercare.clinician import cohort
 from aftercare.journey import scheduling
 from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
-from aftercare.models import CheckIn
 from aftercare.models import utcnow
 from tests.factories import make_clinician
 from tests.factories import make_mood
@@ -41,8 +40,7 @@ def series(patient, first_days_ago: float, count: int = 6, every: float = 3, pla
 
 
 def phq9_at(patient, when: dt.datetime, total: int):
-    checkin = make_phq9(patient, total)
-    CheckIn.update(submitted_at=when).where(CheckIn.id == checkin.id).execute()
+    make_phq9(patient, total, at=when)
 
 
 def figures(patients, start=LONG_AGO, end=TODAY):

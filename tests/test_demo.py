@@ -178,7 +178,7 @@ def test_demo_courses_show_response_remission_and_worsening(loaded):
     )
     luis = phq9_totals("luis")
     assert luis[-1] > luis[0]
-    # Tom stopped logging over a week ago (the panel's "no entries" flag).
+    # Tom stopped logging over a week ago (the panel's "quiet" flag).
     last_tom = MoodEntry.select(fn.MAX(MoodEntry.local_day)).where(MoodEntry.patient == patient("tom")).scalar()
     assert last_tom < utcnow().date() - dt.timedelta(days=6)
 

@@ -7,6 +7,7 @@ cancellations after which `flask --app aftercare rollups rebuild` must change no
 
 import datetime as dt
 import uuid
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -14,17 +15,23 @@ from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from aftercare.db import db
+from aftercare.db import migrate_database
 from aftercare.journey import scheduling
 from aftercare.journey.scheduling import ScheduleError
 from aftercare.models import MoodDay
 from aftercare.models import MoodEntry
 from aftercare.models import MoodWindow
+from aftercare.models import ScorePoint
 from aftercare.models import utcnow
 from aftercare.models import window_bucket
+from aftercare.selfreports import checkins
 from aftercare.selfreports import mood
 from tests.factories import make_clinician
 from tests.factories import make_patient
+from tests.factories import make_phq9
 from tests.factories import make_session
+from tests.factories import phq9_answers
 
 
 def log(patient, at: dt.datetime, score: int = 5) -> MoodEntry:
@@ -45,11 +52,18 @@ def window(patient) -> dict:
     return found
 
 
-def stored() -> tuple[list, list]:
-    """Every row of both mood rollups, comparable."""
+def stored() -> tuple[list, list, list]:
+    """Every row of the mood rollups and the score points, comparable."""
     windows = sorted((r.patient_id, r.session_id, str(r.day), r.bucket, r.count, r.total) for r in MoodWindow.select())
     days = sorted((r.patient_id, str(r.day), r.count, r.total, r.low, r.high) for r in MoodDay.select())
-    return windows, days
+    scores = sorted((r.patient_id, r.instrument, r.point, r.checkin_id, r.total) for r in ScorePoint.select())
+    return windows, days, scores
+
+
+def answer(patient, at: dt.datetime, total: int):
+    """Answer a PHQ-9 through the real path, as if at `at` (UTC)."""
+    with mock.patch.object(checkins, "utcnow", return_value=at):
+        checkins.submit(patient, {"client_id": str(uuid.uuid4()), "instrument": "phq9", "answers": phq9_answers(total)})
 
 
 @pytest.mark.parametrize(
@@ -152,18 +166,20 @@ def test_editing_or_removing_an_entry_recounts_it(people):
     assert window(patient) == {}
 
 
-def test_the_rebuild_command_recomputes_both_rollups(people, runner):
+def test_the_rebuild_command_recomputes_every_rollup(people, runner):
     patient = people.patient
     now = utcnow().replace(microsecond=0)
     make_session(patient, starts_at=now - dt.timedelta(days=1), number=1)
     log(patient, now, 7)  # counted under the session
+    make_phq9(patient, 12)
     before = stored()
     MoodWindow.delete().execute()
     MoodDay.delete().execute()
+    ScorePoint.delete().execute()
     result = runner.invoke(args=["rollups", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "The rollups match the entries." in result.output
-    assert stored() == before and before[0]
+    assert stored() == before and before[0] and before[2]
 
 
 # A random series of writes, moves, cancellations and marks, then a rebuild that changes nothing.
@@ -177,6 +193,8 @@ steps = st.lists(
         st.tuples(st.just("log"), st.integers(0, HOURS * 60), st.integers(0, 10)),
         st.tuples(st.just("log"), st.integers(0, HOURS * 60), st.integers(0, 10)),
         st.tuples(st.just("remove"), st.integers(0, 20)),
+        st.tuples(st.just("answer"), st.integers(0, HOURS * 60), st.integers(0, 24)),
+        st.tuples(st.just("answer"), st.integers(0, HOURS * 60), st.integers(0, 24)),
     ),
     min_size=1,
     max_size=25,
@@ -184,7 +202,7 @@ steps = st.lists(
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(steps=steps)
 def test_a_rebuild_after_any_series_of_writes_changes_nothing(app, runner, steps):
@@ -213,6 +231,8 @@ def test_a_rebuild_after_any_series_of_writes_changes_nothing(app, runner, steps
                 scheduling.mark(sessions[step[1] % len(sessions)], step[2], by=clinician)
             elif step[0] == "log":
                 entries.append(log(patient, start + dt.timedelta(minutes=step[1]), step[2]))
+            elif step[0] == "answer":
+                answer(patient, start + dt.timedelta(minutes=step[1]), step[2])
             elif step[0] == "remove" and entries:
                 entry = MoodEntry.get_by_id(entries.pop(step[1] % len(entries)).id)
                 mood.delete(patient, entry)
@@ -222,3 +242,21 @@ def test_a_rebuild_after_any_series_of_writes_changes_nothing(app, runner, steps
     result = runner.invoke(args=["rollups", "rebuild"])
     assert result.exit_code == 0, result.output
     assert stored() == kept
+
+
+def test_the_score_point_migration_fills_what_the_app_keeps(people):
+    """Migration 0009 works the points out from the check-ins already stored, as the app keeps them."""
+    patient, clinician = people.patient, people.clinician
+    now = utcnow().replace(microsecond=0)
+    for n in range(1, 8):
+        make_session(patient, starts_at=now - dt.timedelta(days=100 - 3 * n), number=n)
+    for days_ago, total in ((110, 20), (101, 18), (95, 15), (92, 12), (60, 9), (10, 6), (2, 8)):
+        make_phq9(patient, total, days_ago=days_ago)
+    other = make_patient(clinician)
+    make_phq9(other, 11)  # one check-in, no series: baseline and newest only
+    kept = stored()[2]
+    assert {point for _, _, point, _, _ in kept} == {0, 1, 2, 7, 8, 9, 10}
+    db.execute_sql("DROP TABLE score_point")
+    db.execute_sql("DELETE FROM schema_migration WHERE name = '0009_score_point'")
+    assert migrate_database(db.obj) == ["0009_score_point"]
+    assert stored()[2] == kept

@@ -3,8 +3,8 @@
 - The window-of-clarity curve: mood by hours since the last dosing session, as the mean of each
   patient's own mean in each bucket, with the interquartile range of those means (so a patient
   who logs ten times a day counts once).
-- PHQ-9 by session number: the baseline (as outcomes.py defines it), then the first PHQ-9 on or
-  after each session of the induction series and before the next.
+- PHQ-9 by session number: the baseline, then the first PHQ-9 on or after each session of the
+  induction series and before the next (the points selfreports/points.py keeps for each patient).
 - Response and remission (outcomes.py's rules) among patients with a baseline: after session 6
   (the first PHQ-9 on or after session 6 and before session 7) and at 3 months (the PHQ-9
   nearest day 90 after the first dosing session, within days 76-104).
@@ -20,31 +20,30 @@ import statistics
 from dataclasses import dataclass
 from dataclasses import field
 
+from peewee import Case
 from peewee import fn
 
 from ..inputs import Invalid
 from ..models import ADMIN
 from ..models import AuditEvent
-from ..models import CheckIn
+from ..models import BASELINE
+from ..models import MONTH3
 from ..models import MoodWindow
 from ..models import PATIENT
 from ..models import Playlist
+from ..models import ScorePoint
+from ..models import SERIES_POINTS
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..models import WINDOW_72H
 from ..models import WINDOW_BUCKETS
-from ..selfreports import windows
 from ..selfreports.charts import Chart
 from ..selfreports.charts import counted
 from ..selfreports.charts import spread_chart
 from ..selfreports.instruments import INSTRUMENTS
-from ..selfreports.outcomes import baseline_of
-from ..selfreports.outcomes import Scored
 
 MIN_PATIENTS = 5
-SERIES = 6  # the induction series: session 6 ends it
-MONTH3 = (90, 76, 104)  # the day aimed at, and the days a score may come from
 SHORT_BUCKETS = ("0–6 h", "6–24 h", "1–2 d", "2–3 d", "3–7 d", "> 7 d")
 MAX_DAYS = 366 * 3  # the longest range a page may ask for
 FEWER = f"fewer than {MIN_PATIENTS}"
@@ -171,57 +170,42 @@ def _playlists(ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
 
 
 def _series(ids: list[int], start: dt.date, end: dt.date) -> tuple[list[Figure], list[Rate]]:
-    """PHQ-9 by session number, and response and remission after session 6 and at 3 months."""
+    """PHQ-9 by session number, and response and remission after session 6 and at 3 months.
+
+    Read from the ScorePoint rollup (selfreports/points.py works the points out): a few rows per patient.
+    """
     spec = INSTRUMENTS["phq9"]
-    starts = windows.dosing_series(ids)
-    scores: dict[int, list[Scored]] = {}
-    checkins = (
-        CheckIn.select(CheckIn.patient, CheckIn.id, CheckIn.submitted_at, CheckIn.total, CheckIn.band)
-        .where(CheckIn.patient.in_(ids), CheckIn.instrument == "phq9")
-        .order_by(CheckIn.submitted_at, CheckIn.id)
+    since = dt.datetime.combine(start, dt.time())
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())  # UTC dates: ranges are whole days
+    inside = Case(None, [((ScorePoint.submitted_at >= since) & (ScorePoint.submitted_at < until), 1)], 0)
+    rows = (
+        ScorePoint.select(ScorePoint.patient, ScorePoint.point, ScorePoint.total, inside)
+        .where(
+            ScorePoint.patient.in_(ids),
+            ScorePoint.instrument == spec.key,
+            ScorePoint.point.in_((BASELINE, *range(1, SERIES_POINTS + 1), MONTH3)),
+        )
         .tuples()
     )
-    for patient_id, *scored in checkins:
-        scores.setdefault(patient_id, []).append(Scored(*scored))
+    points: dict[int, dict[int, tuple[float, bool]]] = {}
+    for patient_id, point, total, within in rows:
+        points.setdefault(patient_id, {})[point] = (total, bool(within))
 
-    figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES + 1)]
+    figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES_POINTS + 1)]
     after6, month3 = Rate("After session 6"), Rate("At 3 months")
-    inside = lambda score: start <= score.submitted_at.date() <= end  # noqa: E731 (UTC dates: ranges are whole days)
-    for patient_id, series in scores.items():
-        began = starts.get(patient_id, [])
-        first = began[0][0] if began else None
-        baseline = baseline_of(series, first)
-        if inside(baseline):
-            figures[0].values.append(baseline.total)
-        firsts: dict[int, Scored] = {}  # session number -> the first score after it
-        for score in series:
-            session = windows.last_before(began, score.submitted_at)
-            if session is not None and score.submitted_at > baseline.submitted_at:
-                firsts.setdefault(session[2], score)
-        for number in range(1, SERIES + 1):
-            if number in firsts and inside(firsts[number]):
-                figures[number].values.append(firsts[number].total)
-        follow_ups = [(after6, firsts.get(SERIES))]
-        if first is not None:
-            follow_ups.append((month3, _three_months(series, first, baseline)))
-        for rate, later in follow_ups:
-            if later is None or not inside(later):
+    for found in points.values():
+        baseline = found[BASELINE][0]
+        for number in range(SERIES_POINTS + 1):
+            if number in found and found[number][1]:
+                figures[number].values.append(found[number][0])
+        for rate, point in ((after6, SERIES_POINTS), (month3, MONTH3)):
+            if point not in found or not found[point][1]:
                 continue
+            later = found[point][0]
             rate.n += 1
-            rate.responders += spec.outcomes.response(baseline.total, later.total)
-            rate.remitters += spec.outcomes.remission(baseline.total, later.total)
+            rate.responders += spec.outcomes.response(baseline, later)
+            rate.remitters += spec.outcomes.remission(baseline, later)
     return figures, [after6, month3]
-
-
-def _three_months(series: list[Scored], first: dt.datetime, baseline: Scored) -> Scored | None:
-    """The score after the baseline nearest day 90 of the series, within days 76-104 (the earlier on a tie)."""
-    aim, low, high = MONTH3
-    near = [
-        (abs(days - aim), score.submitted_at, score)
-        for score in series
-        if score.submitted_at > baseline.submitted_at and low <= (days := (score.submitted_at - first).days) <= high
-    ]
-    return min(near)[2] if near else None
 
 
 def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:

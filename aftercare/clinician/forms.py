@@ -50,3 +50,9 @@ class MeasuresForm(FlaskForm):
         + "; ".join(f"{spec.name} {spec.rhythm.describe()}" for spec in INSTRUMENTS.values())
         + ". Scores already given stay in the record.",
     )
+
+
+class PanelSearchForm(FlaskForm):
+    """Find a patient by name: posted, so the name is in no address, history or server log."""
+
+    name = StringField("Find a patient by name", validators=[DataRequired(), Length(max=120)])

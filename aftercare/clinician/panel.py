@@ -1,137 +1,327 @@
-"""The clinician's panel: each patient's latest self-reports and the flags that need attention."""
+"""The clinician's panel: each patient's latest self-reports and the flags that need attention.
+
+Every flag is worked out for every patient (the sort needs them all) from the rollups and a few
+index lookups per patient; the scores and the series position are read for the page shown only.
+"Today" is each patient's own calendar day in their time zone.
+
+Flags, in the order of attention:
+- escalated / alert: an open safety alert (escalated: past the clinic's set time, CLIN-03);
+- worsening: a measure's latest score rose meaningfully since the one before (outcomes.py);
+- mood-drop: the mood of their last day (today or yesterday) is DROP_POINTS or more below the mean
+  of their own entries over the DROP_BASE_DAYS days before it (at least DROP_BASE_MIN of those days);
+- quiet: no self-report of any kind (mood, questionnaire, journal, voice note) for QUIET_DAYS days;
+- unreached: reminders have reached no device for three days (reminders/status.py).
+"""
 
 import datetime as dt
 from dataclasses import dataclass
 from dataclasses import field
 
+from peewee import Case
 from peewee import fn
 
 from .. import alerts
+from ..db import raw_rows
+from ..inputs import Invalid
+from ..inputs import parse_int
+from ..localtime import local_day
 from ..models import AuditEvent
+from ..models import JournalEntry
 from ..models import MoodDay
+from ..models import NEWEST
 from ..models import SafetyAlert
+from ..models import SCHEDULED
+from ..models import ScorePoint
+from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..models import VoiceNote
 from ..reminders import status as reminder_status
-from ..selfreports import outcomes
+from ..selfreports import points
 from ..selfreports.instruments import Instrument
 from ..selfreports.instruments import INSTRUMENTS
 from ..selfreports.instruments import shown
+from ..selfreports.outcomes import dosing_sessions
 from ..selfreports.outcomes import Outcome
 
-QUIET_DAYS = 7  # "no entry for N days"
-DROP_RECENT_DAYS, DROP_BASE_DAYS, DROP_POINTS = 3, 14, 3.0  # a sharp mood drop
-ATTENTION = ("escalated", "open alert", "worsening", "mood drop", "no entries", "reminders failing")
+QUIET_DAYS = 5  # "no self-report for N days"
+DROP_BASE_DAYS, DROP_BASE_MIN, DROP_POINTS = 7, 3, 3.0  # a mood drop against the patient's own week
+PAGE_SIZE = 50
+# slug (as in ?flag=...), label: in the order of attention
+FLAGS = {
+    "escalated": "Escalated",
+    "alert": "Open alert",
+    "worsening": "Worsening",
+    "mood-drop": "Mood drop",
+    "quiet": f"Quiet {QUIET_DAYS}+ days",  # no self-report of any kind
+    "unreached": "Reminders failing",
+}
+URGENT = ("escalated", "alert", "worsening")
+KINDS = ("mood", "questionnaire", "journal", "voice note")  # what a self-report can be
+
+
+@dataclass
+class Series:
+    """Where the patient is in their dosing series: the last session held (its number) and the next booked."""
+
+    number: int | None = None
+    last: dt.datetime | None = None
+    next: dt.datetime | None = None
 
 
 @dataclass
 class Row:
-    patient: User
-    outcomes: dict[str, Outcome]
+    patient_id: int
+    name: str
+    zone: str
+    today: dt.date  # the patient's own calendar day
+    patient: User | None = None  # loaded for the rows shown
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # for the rows shown
+    measures: list[Instrument] = field(default_factory=list)  # asked for now, or answered before
+    series: Series = field(default_factory=Series)  # for the rows shown
     open_alerts: int = 0
-    last_day: dt.date | None = None
+    escalated: int = 0  # open alerts past the clinic's set time (CLIN-03)
+    worse: list[str] = field(default_factory=list)  # the measures that rose meaningfully
+    last_day: dt.date | None = None  # the patient's day of their last self-report of any kind
+    last_kind: str = ""
     mood_drop: float | None = None
     flags: list[str] = field(default_factory=list)
-    escalated: int = 0  # open alerts past the clinic's set time (CLIN-03)
-    measures: list[Instrument] = field(default_factory=list)  # asked for now, or answered before
     on_call: bool = False  # not in this clinician's care: shown because they are on call for an escalated alert
 
     @property
-    def worse(self) -> list[str]:
-        """The measures that rose meaningfully since the score before."""
-        return [o.instrument.name for o in self.outcomes.values() if o.worsening]
+    def quiet_days(self) -> int | None:
+        return None if self.last_day is None else (self.today - self.last_day).days
 
     @property
     def attention(self) -> tuple:
-        """Sort key: open alerts first, then worsening, mood drops, silence; then by name."""
-        return (*(flag not in self.flags for flag in ATTENTION), self.patient.name.lower())
+        """Sort key: escalated and open alerts first, then worsening, mood drops, silence; then by name."""
+        return (*(flag not in self.flags for flag in FLAGS), self.name.lower(), self.patient_id)
 
 
-def build(clinician: User, today: dt.date | None = None) -> list[Row]:
-    """Return one Row per patient in the clinician's care, most in need of attention first.
+@dataclass
+class Panel:
+    rows: list[Row]  # the page shown
+    total: int  # patients in the panel
+    matching: int  # patients the filter or search leaves
+    counts: dict[str, int]  # patients with each flag
+    escalated: list[Row]  # every patient with an escalated alert, whatever the page
+    page: int = 1
+    pages: int = 1
+    flag: str | None = None
+    searched: str | None = None
+
+    @property
+    def columns(self) -> list[Instrument]:
+        return columns(self.rows)
+
+    @property
+    def first(self) -> int:
+        """The place of the page's first row in the list (counting from 1)."""
+        return (self.page - 1) * PAGE_SIZE + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+
+def build(clinician: User, now: dt.datetime | None = None) -> list[Row]:
+    """Return one Row per patient in the clinician's care, flagged, most in need of attention first.
 
     A clinician on call also gets a row for each patient with an escalated alert (CLIN-03).
     """
-    mine = list(clinician.patients())
-    theirs = {p.id for p in mine}
-    others = [
-        alert.patient
-        for alert in alerts.escalated_for(clinician).where(SafetyAlert.patient.not_in(list(theirs) or [0]))
-    ]
-    extra = list({p.id: p for p in others}.values())
-    rows = rows_for(mine + extra, today)
+    mine = clinician.patients().select(User.id, User.name, User.timezone).order_by()
+    people = list(mine.tuples())
+    theirs = [patient_id for patient_id, _, _ in people]
+    escalated = alerts.escalated_for(clinician).select(SafetyAlert.patient)
+    on_call = list(User.select(User.id, User.name, User.timezone).where(User.id.in_(escalated), User.id.not_in(theirs)))
+    # The queries name the care team's patients by a subquery: a list of 2,000 ids costs more to build than to run.
+    among = mine.select(User.id) if not on_call else None
+    rows = flagged(people + [(p.id, p.name, p.timezone) for p in on_call], now, among)
     for row in rows:
-        row.on_call = row.patient.id not in theirs
+        row.on_call = row.patient_id in {p.id for p in on_call}
     return rows
 
 
-def rows_for(patients: list[User], today: dt.date | None = None) -> list[Row]:
-    """Return the panel rows of these patients, most in need of attention first."""
-    if not patients:
-        return []
-    ids = [p.id for p in patients]
-    scores = outcomes.for_patients(ids)
-    rows = {
-        p.id: Row(p, scores[p.id], measures=shown(p, [key for key, o in scores[p.id].items() if o.newest]))
-        for p in patients
-    }
-    today = today or utcnow().date()
+def flagged(people: list[tuple[int, str, str]], now: dt.datetime | None = None, among=None) -> list[Row]:
+    """Return the rows of these patients (id, name, zone) with every flag, most in need of attention first.
 
-    for patient_id, count in (
+    `among` may be a query selecting the same patients' ids (it is used in place of the list).
+    """
+    if not people:
+        return []
+    now = now or utcnow()
+    rows = {pid: Row(pid, name, zone, local_day(now, zone)) for pid, name, zone in people}
+    ids = among if among is not None else list(rows)
+
+    for patient_id, count, escalated in (
         SafetyAlert.open()
-        .select(SafetyAlert.patient, fn.COUNT(SafetyAlert.id))
+        .select(
+            SafetyAlert.patient,
+            fn.COUNT(SafetyAlert.id),
+            fn.COUNT(SafetyAlert.escalated_at),
+        )
         .where(SafetyAlert.patient.in_(ids))
         .group_by(SafetyAlert.patient)
         .tuples()
     ):
-        rows[patient_id].open_alerts = count
-
-    for patient_id, count in (
-        SafetyAlert.open()
-        .select(SafetyAlert.patient, fn.COUNT(SafetyAlert.id))
-        .where(SafetyAlert.patient.in_(ids), SafetyAlert.escalated_at.is_null(False))
-        .group_by(SafetyAlert.patient)
-        .tuples()
-    ):
-        rows[patient_id].escalated = count
-    failing = reminder_status.failing(ids)
-
-    for patient_id, last_day in (
-        MoodDay.select(MoodDay.patient, fn.MAX(MoodDay.day))
-        .where(MoodDay.patient.in_(ids))
-        .group_by(MoodDay.patient)
-        .tuples()
-    ):
-        rows[patient_id].last_day = last_day if isinstance(last_day, dt.date) else dt.date.fromisoformat(str(last_day))
-
-    window = today - dt.timedelta(days=DROP_RECENT_DAYS + DROP_BASE_DAYS)
-    recent: dict[int, list[MoodDay]] = {}
-    for day in MoodDay.select().where(MoodDay.patient.in_(ids), MoodDay.day > window).order_by(MoodDay.day):
-        recent.setdefault(day.patient_id, []).append(day)
-    for patient_id, days in recent.items():
-        rows[patient_id].mood_drop = _drop(days, today)
+        rows[patient_id].open_alerts, rows[patient_id].escalated = count, escalated
+    for patient_id, names in points.worsening(ids).items():
+        rows[patient_id].worse = names
+    _last_reports(rows, ids)
+    _mood_drops(rows, ids)
+    failing = reminder_status.failing(ids, now)
 
     for row in rows.values():
-        if row.escalated:
-            row.flags.append("escalated")
-        if row.open_alerts:
-            row.flags.append("open alert")
-        if row.worse:
-            row.flags.append("worsening")
-        if row.mood_drop is not None and row.mood_drop >= DROP_POINTS:
-            row.flags.append("mood drop")
-        if row.last_day is None or (today - row.last_day).days >= QUIET_DAYS:
-            row.flags.append("no entries")
-        if row.patient.id in failing:
-            row.flags.append("reminders failing")
+        checks = {
+            "escalated": row.escalated,
+            "alert": row.open_alerts,
+            "worsening": row.worse,
+            "mood-drop": row.mood_drop is not None and row.mood_drop >= DROP_POINTS,
+            "quiet": row.last_day is None or row.quiet_days >= QUIET_DAYS,
+            "unreached": row.patient_id in failing,
+        }
+        row.flags = [flag for flag, raised in checks.items() if raised]
     return sorted(rows.values(), key=lambda r: r.attention)
 
 
-def show(clinician: User) -> list[Row]:
-    """Build the panel and write who it shows to the audit log: every patient named, in one statement (LOG-01)."""
-    rows = build(clinician)
-    AuditEvent.record_many("view_panel", actor=clinician, patients=[row.patient for row in rows])
-    return rows
+def _last_reports(rows: dict[int, Row], ids) -> None:
+    """Each patient's last self-report of any kind, on their own calendar: one index lookup per kind."""
+    latest = (
+        MoodDay.select(fn.MAX(MoodDay.day)).where(MoodDay.patient == User.id),
+        # The newest questionnaire of each measure is kept in the ScorePoint rollup: a few rows, not every check-in.
+        ScorePoint.select(fn.MAX(ScorePoint.submitted_at)).where(
+            ScorePoint.patient == User.id, ScorePoint.point == NEWEST
+        ),
+        JournalEntry.select(fn.MAX(JournalEntry.created_at)).where(JournalEntry.patient == User.id),
+        VoiceNote.select(fn.MAX(VoiceNote.created_at)).where(VoiceNote.patient == User.id),
+    )
+    for patient_id, *found in User.select(User.id, *latest).where(User.id.in_(ids)).tuples():
+        row = rows[patient_id]
+        days = []
+        for kind, value in zip(KINDS, found, strict=True):
+            if value is None:
+                continue
+            if kind == "mood":  # already the patient's own day
+                day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+            else:
+                day = local_day(_moment(value), row.zone)
+            days.append((day, -KINDS.index(kind)))
+        if days:
+            day, kind = max(days)
+            row.last_day, row.last_kind = day, KINDS[-kind]
+
+
+def _mood_drops(rows: dict[int, Row], ids) -> None:
+    """How far each patient's last day of mood (today or yesterday) fell below their own week before it."""
+    first = min(row.today for row in rows.values()) - dt.timedelta(days=DROP_BASE_DAYS + 2)
+    days: dict[int, list[tuple[dt.date, int, int]]] = {}
+    for patient_id, day, count, total in raw_rows(
+        # The day as text ('YYYY-MM-DD' on both databases), parsed here: the field's parser costs more.
+        MoodDay.select(MoodDay.patient, MoodDay.day.cast("text"), MoodDay.count, MoodDay.total)
+        .where(MoodDay.patient.in_(ids), MoodDay.day >= first)
+        .order_by(MoodDay.patient, MoodDay.day)
+    ):
+        days.setdefault(patient_id, []).append((dt.date.fromisoformat(day), count, total))
+    for patient_id, found in days.items():
+        rows[patient_id].mood_drop = mood_drop(found, rows[patient_id].today)
+
+
+def mood_drop(days: list[tuple[dt.date, int, int]], today: dt.date) -> float | None:
+    """Return how far the last day's mean (today or yesterday) is below the week before it, or None.
+
+    `days` are (day, entries, total), oldest first.
+    """
+    if not days or (today - days[-1][0]).days > 1:
+        return None
+    last, count, total = days[-1]
+    base = [(c, t) for day, c, t in days[:-1] if (last - day).days <= DROP_BASE_DAYS]
+    if len(base) < DROP_BASE_MIN:
+        return None
+    mean = sum(t for _, t in base) / sum(c for c, _ in base)
+    return round(mean - total / count, 1)
+
+
+def show(
+    clinician: User,
+    *,
+    flag: str | None = None,
+    page: str | int | None = None,
+    search: str | None = None,
+    now: dt.datetime | None = None,
+) -> Panel:
+    """Return one page of the panel, filtered by a flag or a name, and audit who it shows (LOG-01).
+
+    Raise Invalid for a flag that does not exist or a page that is not there.
+    """
+    flag = flag or None
+    if flag is not None and flag not in FLAGS:
+        known = ", ".join(f"“{label}”" for label in FLAGS.values())
+        raise Invalid({"flag": f"There is no flag called “{flag[:40]}”. The flags are {known}."})
+    rows = build(clinician, now)
+    matching = [row for row in rows if flag is None or flag in row.flags]
+    if search:
+        needle = search.casefold()
+        matching = [row for row in matching if needle in row.name.casefold()]
+    pages = max(1, -(-len(matching) // PAGE_SIZE))
+    number = 1 if page in (None, "") else parse_int(page, 1, pages)
+    if number is None:
+        raise Invalid(
+            {"page": f"There is no page “{str(page)[:10]}”: the list has {pages} page{'s' if pages > 1 else ''}."}
+        )
+    shown_rows = matching[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    escalated = [row for row in rows if row.escalated]
+    named = list({row.patient_id: row for row in shown_rows + escalated}.values())
+    detail(named, now)
+    AuditEvent.record_many("view_panel", actor=clinician, patients=[row.patient for row in named])
+    return Panel(
+        rows=shown_rows,
+        total=len(rows),
+        matching=len(matching),
+        counts={slug: sum(slug in row.flags for row in rows) for slug in FLAGS},
+        escalated=escalated,
+        page=number,
+        pages=pages,
+        flag=flag,
+        searched=search,
+    )
+
+
+def detail(rows: list[Row], now: dt.datetime | None = None) -> None:
+    """Fill in what only the rows shown need: the patient, their scores and measures, their series position."""
+    if not rows:
+        return
+    ids = [row.patient_id for row in rows]
+    users = {user.id: user for user in User.select().where(User.id.in_(ids))}
+    scores = points.outcomes(ids)
+    series = series_positions(ids, now)
+    for row in rows:
+        row.patient = users[row.patient_id]
+        row.outcomes = scores[row.patient_id]
+        row.measures = shown(row.patient, [key for key, o in row.outcomes.items() if o.newest])
+        row.series = series.get(row.patient_id, Series())
+
+
+def series_positions(patient_ids: list[int], now: dt.datetime | None = None) -> dict[int, Series]:
+    """Return each patient's position in their dosing series: the last session begun and the next booked."""
+    now = now or utcnow()
+    begun = TreatmentSession.starts_at <= now
+    coming = (TreatmentSession.starts_at > now) & (TreatmentSession.status == SCHEDULED)
+    rows = (
+        dosing_sessions()
+        .select(
+            TreatmentSession.patient,
+            fn.MAX(Case(None, [(begun, TreatmentSession.number)])),
+            fn.MAX(Case(None, [(begun, TreatmentSession.starts_at)])),
+            fn.MIN(Case(None, [(coming, TreatmentSession.starts_at)])),
+        )
+        .where(TreatmentSession.patient.in_(patient_ids))
+        .group_by(TreatmentSession.patient)
+        .tuples()
+    )
+    return {
+        patient_id: Series(number, _moment(last) if last else None, _moment(upcoming) if upcoming else None)
+        for patient_id, number, last, upcoming in rows
+    }
 
 
 def columns(rows: list[Row]) -> list[Instrument]:
@@ -140,17 +330,13 @@ def columns(rows: list[Row]) -> list[Instrument]:
     return [spec for key, spec in INSTRUMENTS.items() if key in keys]
 
 
-def row_for(patient: User) -> Row:
-    """Return one patient's panel row (the caller has checked the care relationship)."""
-    return rows_for([patient])[0]
+def row_for(patient: User, now: dt.datetime | None = None) -> Row:
+    """Return one patient's panel row, in full (the caller has checked the care relationship)."""
+    [row] = flagged([(patient.id, patient.name, patient.timezone)], now)
+    detail([row], now)
+    return row
 
 
-def _drop(days: list[MoodDay], today: dt.date) -> float | None:
-    """Return how far the last few days' mean fell below the two weeks before, or None."""
-    split = today - dt.timedelta(days=DROP_RECENT_DAYS)
-    recent = [d for d in days if d.day > split]
-    base = [d for d in days if d.day <= split]
-    if not recent or len(base) < 3:
-        return None
-    mean = lambda ds: sum(d.total for d in ds) / sum(d.count for d in ds)  # noqa: E731
-    return round(mean(base) - mean(recent), 1)
+def _moment(value) -> dt.datetime:
+    # SQLite hands back what an aggregate returns as text.
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))

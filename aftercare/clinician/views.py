@@ -41,6 +41,7 @@ from .forms import AcknowledgeForm
 from .forms import AddColleagueForm
 from .forms import InvitePatientForm
 from .forms import MeasuresForm
+from .forms import PanelSearchForm
 from .record import open_record
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -50,14 +51,26 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 @clinicians_only
 def index():
+    """The panel: filtered by flag and paged in the address; a name search is posted (never in a URL or log)."""
     me = _me()
+    form = PanelSearchForm()
+    search = form.name.data.strip() if form.validate_on_submit() else None
+    try:
+        shown = panel.show(me, flag=request.args.get("flag"), page=request.args.get("page"), search=search)
+    except Invalid as error:
+        return render_template("clinician/index.html", panel=None, errors=error.fields, form=form), 400
     pending = Invite.usable().where(Invite.invited_by == me, Invite.role == PATIENT).order_by(Invite.expires_at)
-    rows = panel.show(me)
     return render_template(
-        "clinician/index.html", rows=rows, columns=panel.columns(rows), pending=list(pending), button=EmptyForm()
+        "clinician/index.html",
+        panel=shown,
+        flags=panel.FLAGS,
+        form=form,
+        errors={},
+        pending=list(pending),
+        button=EmptyForm(),
     )
 
 

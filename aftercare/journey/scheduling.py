@@ -23,6 +23,7 @@ from ..models import utcnow
 from ..reminders import messages
 from ..reminders import planner
 from ..safety import suggests_driving
+from ..selfreports import points
 from ..selfreports import windows
 
 WINDOW_HOURS = 72  # the window of clarity after a dosing session
@@ -96,9 +97,11 @@ def plan(
 
 
 def series_changed(patient: User) -> None:
-    """The patient's series changed: number the dosing sessions again and recount their mood after each."""
+    """The patient's series changed: number the dosing sessions again, recount their mood after each
+    and work out again which scores stand for the baseline and each session (selfreports/points.py)."""
     renumber(patient)
     windows.rebuild([patient.id])
+    points.refresh([patient.id])
 
 
 def renumber(patient: User) -> None:

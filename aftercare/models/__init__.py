@@ -59,11 +59,18 @@ from .reminders import ReminderText
 from .reminders import RETRY
 from .reminders import SENT as REMINDER_SENT
 from .reminders import UNDELIVERABLE
+from .selfreports import BASELINE
 from .selfreports import CheckIn
+from .selfreports import LATEST
+from .selfreports import MONTH3
 from .selfreports import MoodDay
 from .selfreports import MoodEntry
 from .selfreports import MoodWindow
+from .selfreports import NEWEST
+from .selfreports import PREVIOUS
 from .selfreports import SafetyAlert
+from .selfreports import ScorePoint
+from .selfreports import SERIES_POINTS
 from .selfreports import WINDOW_72H
 from .selfreports import window_bucket
 from .selfreports import WINDOW_BUCKETS
@@ -98,9 +105,17 @@ MODELS = [
     Delivery,
     ReminderText,
     MoodWindow,
+    ScorePoint,
 ]
 
 __all__ = [
+    "BASELINE",
+    "MONTH3",
+    "NEWEST",
+    "LATEST",
+    "PREVIOUS",
+    "ScorePoint",
+    "SERIES_POINTS",
     "WINDOW_72H",
     "WINDOW_BUCKETS",
     "WINDOW_EDGES",

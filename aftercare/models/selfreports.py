@@ -180,6 +180,33 @@ class CheckIn(BaseModel):
         )
 
 
+# The points of a patient's series on one measure that the panel and the cohort read (ScorePoint.point).
+BASELINE = 0  # then 1-6: the first score on or after that session of the series and before the next
+SERIES_POINTS = 6
+MONTH3 = 7  # the score nearest day 90 of the series, within days 76-104
+PREVIOUS, LATEST, NEWEST = 8, 9, 10  # the score before the latest; the newest after the baseline; the newest
+
+
+class ScorePoint(BaseModel):
+    """The scores that stand for a patient's series on one measure: baseline, after each session, latest...
+
+    Worked out by selfreports/outcomes.py (the rules are written there once) and kept by
+    selfreports/points.py in the same transaction as each check-in and each change to the series,
+    so the panel reads a few rows per patient instead of every score. `rollups rebuild` recomputes it.
+    """
+
+    patient = ForeignKeyField(User, on_delete="CASCADE")
+    instrument = CharField(max_length=16)
+    point = SmallIntegerField()
+    checkin = ForeignKeyField(CheckIn, on_delete="CASCADE")
+    submitted_at = DateTimeField()
+    total = FloatField()
+    band = CharField(max_length=32)
+
+    class Meta:
+        indexes = ((("patient", "instrument", "point"), True),)
+
+
 class SafetyAlert(BaseModel):
     """A safety signal that stays open until a clinician acknowledges it (CLIN-02).
 

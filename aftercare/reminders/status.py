@@ -203,9 +203,10 @@ def failing(patient_ids: list[int], now: dt.datetime | None = None) -> set[int]:
     """Return the patients who use push but whose reminders have reached no device for FAILING_DAYS days.
 
     "Use push": they have a device, or one ever took a reminder. A patient who never turned
-    reminders on is not flagged (their record says so instead).
+    reminders on is not flagged (their record says so instead). `patient_ids` may be a list or a
+    query selecting ids.
     """
-    if not patient_ids:
+    if isinstance(patient_ids, list) and not patient_ids:
         return set()
     now = now or utcnow()
     since = now - dt.timedelta(days=FAILING_DAYS)
@@ -226,7 +227,7 @@ def failing(patient_ids: list[int], now: dt.datetime | None = None) -> set[int]:
         .tuples()
     }
     flagged = set()
-    for uid in patient_ids:
+    for uid in with_devices | set(last_delivered):  # everyone else does not use push
         uses_push = uid in with_devices or uid in last_delivered
         last = last_delivered.get(uid)
         if uses_push and uid in recently_sent and (last is None or last <= since):

@@ -22,6 +22,7 @@ from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..reminders import planner
+from . import points
 from .instruments import chosen
 from .instruments import IncompleteAnswers
 from .instruments import Instrument
@@ -102,6 +103,7 @@ def submit(patient: User, data: dict) -> tuple[CheckIn, bool]:
                 detail=f"{instrument.safety_label}: {label}",
                 checkin=checkin,
             )
+        points.refresh([patient.id], instrument.key)  # the panel's and the cohort's view of the series
         planner.plan(patient)  # the next occasion this measure falls due
         AuditEvent.record(f"{instrument.key}_submitted", actor=patient, patient=patient)
 

@@ -1,4 +1,4 @@
-"""`flask --app aftercare rollups rebuild`: recompute the mood rollups from the entries themselves."""
+"""`flask --app aftercare rollups rebuild`: recompute the rollups from the entries and check-ins themselves."""
 
 import click
 from flask.cli import AppGroup
@@ -7,6 +7,7 @@ from ..db import db
 from ..models import MoodDay
 from ..models import PATIENT
 from ..models import User
+from . import points
 from . import windows
 
 rollups_cli = AppGroup("rollups", help="Recompute the rollups the charts, panel and cohort read.")
@@ -15,7 +16,7 @@ CHUNK = 200  # patients per transaction
 
 @rollups_cli.command("rebuild")
 def rebuild():
-    """Recompute every patient's daily mood and mood-after-session rows from their entries and sessions.
+    """Recompute every patient's daily mood, mood-after-session and score-point rows from what is stored.
 
     Safe to run at any time: each batch of patients is recomputed in one transaction, so a page
     sees either the old rows or the new ones.
@@ -27,5 +28,6 @@ def rebuild():
             MoodDay.delete().where(MoodDay.patient.in_(chunk)).execute()
             MoodDay.rebuild(chunk)
             windows.rebuild(chunk)
+            points.refresh(chunk)
         click.echo(f"{start + len(chunk)} of {len(ids)} patients recomputed.")
     click.echo("The rollups match the entries.")

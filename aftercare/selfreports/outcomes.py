@@ -110,29 +110,6 @@ def for_patient(patient: User, key: str) -> Outcome:
     return outcome(INSTRUMENTS[key], CheckIn.series(patient, key), first)
 
 
-def for_patients(patient_ids: list[int]) -> dict[int, dict[str, Outcome]]:
-    """Return every patient's outcome on every instrument, from one pass over their check-ins."""
-    firsts = first_dosing_starts(patient_ids)
-    series: dict[tuple[int, str], list[Scored]] = {}
-    rows = (
-        CheckIn.select(
-            CheckIn.patient, CheckIn.instrument, CheckIn.id, CheckIn.submitted_at, CheckIn.total, CheckIn.band
-        )
-        .where(CheckIn.patient.in_(patient_ids))
-        .order_by(CheckIn.submitted_at, CheckIn.id)
-        .tuples()
-    )
-    for patient_id, key, checkin_id, submitted_at, total, band in rows:
-        series.setdefault((patient_id, key), []).append(Scored(checkin_id, _datetime(submitted_at), total, band))
-    return {
-        patient_id: {
-            key: outcome(spec, series.get((patient_id, key), []), firsts.get(patient_id))
-            for key, spec in INSTRUMENTS.items()
-        }
-        for patient_id in patient_ids
-    }
-
-
 def _datetime(value) -> dt.datetime:
     # SQLite hands back what an aggregate returns as text.
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
