@@ -55,6 +55,7 @@ def open_record(clinician: User, patient: User, range_key=None) -> dict:
         "shared_journal": shared_for_patient(patient),
         "journey": patient_sessions(patient),
         "on_call": on_call,
+        "printed_at": utcnow(),  # the printed summary says when it was true
         "reach": reminder_status.reach(patient),
         "messages": list(
             Reminder.select()

@@ -1,6 +1,7 @@
 """The clinician's panel in Chromium at desktop and tablet sizes: who needs attention, filtered, found, paged."""
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -10,7 +11,9 @@ from aftercare.models import MoodDay
 from aftercare.models import utcnow
 from tests import factories
 from tests.browser.conftest import check_a11y
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.conftest import sign_in
+from tests.browser.test_cohort import seed_cohort
 
 pytestmark = pytest.mark.browser
 SIZES = [{"width": 1280, "height": 900}, {"width": 820, "height": 1180}]
@@ -66,3 +69,26 @@ def test_a_clinician_sees_who_needs_attention_first(new_context, seed, size):
     expect(rows).to_have_count(1)
     assert "fran" not in page.url.lower()
     check_a11y(page, f"panel-search-{size['width']}")
+
+
+def test_the_record_prints_as_a_one_page_summary(new_context, seed):
+    """A patient with a series, scores, mood, an acknowledged and an open alert, journal and messages: one A4 page."""
+    seed.admin()
+    clinician = seed.clinician(name="Dr Ada Rivers")
+    seed_cohort(seed, clinician, count=1)
+    with seed.database.connection_context():
+        [patient] = clinician.patients()
+        factories.make_alert(patient, detail="Crisis language in a mood note")
+        factories.make_entry(patient, "A long reflection. " * 40, shared=True)
+    page = new_context(viewport=SIZES[0]).new_page()
+    sign_in(page, clinician)
+    page.get_by_role("link", name="Cohort Patient 0").click()
+    expect(page.get_by_role("button", name="Print a one-page summary")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.get_by_text("Confidential health information")).to_be_visible()
+    expect(page.get_by_role("heading", name="Reminders and messages")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(page.get_by_text("Crisis language in a mood note")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "record-print.png"), full_page=True)
+    pdf = page.pdf(format="A4", print_background=False)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1

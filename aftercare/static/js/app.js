@@ -206,3 +206,9 @@ if (outbox) {
   });
   setInterval(() => flush({ force: false }), FLUSH_EVERY_MS);
 }
+
+// "Print a one-page summary" on the record: the print stylesheet chooses what goes on the page.
+for (const button of document.querySelectorAll("button[data-print]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}
