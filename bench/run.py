@@ -34,7 +34,7 @@ from .servers import REPO
 from .servers import Server
 from .servers import system_cpu
 
-BENCHMARKS = ("mood", "today", "first-visit", "dispatch")
+BENCHMARKS = ("mood", "today", "first-visit", "dispatch", "clinician")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 DEFAULT_PATIENTS = 40
 
@@ -81,6 +81,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0,
         metavar="SECONDS",
         help="first wait up to this long for other processes to leave the CPUs idle (default: don't wait)",
+    )
+    parser.add_argument(
+        "--clinician-postgres",
+        metavar="URL",
+        default=None,
+        help="also time the clinician's pages on this empty PostgreSQL database, filled with the same --scale "
+        "(default: SQLite only)",
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, server logs)")
@@ -396,6 +403,32 @@ def bench_dispatch(ctx: Context) -> dict:
     return result
 
 
+def bench_clinician(ctx: Context) -> dict:
+    """Time the panel, the record and the cohort in-process beside plain aggregates (bench/clinician.py)."""
+    from . import clinician
+
+    if not ctx.args.scale:
+        print("\nclinician's pages: skipped (they need --scale)", flush=True)
+        return {}
+    result = {}
+    print(f"\nclinician's pages on SQLite ({ctx.args.scale} patients), server time in-process", flush=True)
+    result["sqlite"] = _in_child(clinician, ["--database-url", ctx.app.env["AFTERCARE_DATABASE_URL"]], ctx)
+    if ctx.args.clinician_postgres:
+        print(f"clinician's pages on PostgreSQL: filling it with demo --scale {ctx.args.scale} first", flush=True)
+        url = ctx.args.clinician_postgres
+        result["postgresql"] = _in_child(clinician, ["--database-url", url, "--fill", str(ctx.args.scale)], ctx)
+    return result
+
+
+def _in_child(module, args: list[str], ctx: Context) -> dict:
+    """Run a benchmark module in a process of its own (its own app and database connection); return its JSON."""
+    out = ctx.tmp / f"{module.__name__.rsplit('.', 1)[-1]}-{len(list(ctx.tmp.iterdir()))}.json"
+    command = [sys.executable, "-m", module.__name__, *args, "--json", str(out)]
+    env = {**ctx.app.env, "AFTERCARE_ENV": "development"}
+    subprocess.run(command, cwd=REPO, env=env, check=True, timeout=3600)
+    return json.loads(out.read_text())
+
+
 def main(argv=None) -> int:
     """Run the chosen benchmarks; return the exit status."""
     args = parse_args(argv)
@@ -425,6 +458,8 @@ def main(argv=None) -> int:
             results["first_visit"] = bench_first_visit(ctx)
         if "dispatch" in args.only:
             results["dispatch"] = bench_dispatch(ctx)
+        if "clinician" in args.only:
+            results["clinician"] = bench_clinician(ctx)
     results["problems"] = ctx.problems
     results["goals"] = report.goals(results)
     print()

@@ -59,8 +59,15 @@ D = dt.date(2026, 3, 10)
         "rise",
     ],
 )
-def test_the_mood_drop_is_against_the_patients_own_week(days, today, drop):
-    assert panel.mood_drop(days, today) == drop
+def test_the_mood_drop_is_against_the_patients_own_week(app, days, today, drop):
+    """Each case is a patient's daily rollup rows (day, entries, total); the panel reads them from the database."""
+    patient = make_patient(make_clinician(), timezone="UTC")
+    for day, count, total in days:
+        MoodDay.create(patient=patient, day=day, count=count, total=total, low=0, high=10)
+    now = dt.datetime.combine(today, dt.time(12))
+    [row] = panel.flagged([(patient.id, patient.name, patient.timezone)], now)
+    assert row.mood_drop == drop
+    assert ("mood-drop" in row.flags) == (drop is not None and drop >= panel.DROP_POINTS)
 
 
 def moods(patient, days: dict[dt.date, int]):

@@ -131,9 +131,12 @@ def build(clinician: User, now: dt.datetime | None = None) -> list[Row]:
     """
     mine = clinician.patients().select(User.id, User.name, User.timezone).order_by()
     people = list(mine.tuples())
-    theirs = [patient_id for patient_id, _, _ in people]
     escalated = alerts.escalated_for(clinician).select(SafetyAlert.patient)
-    on_call = list(User.select(User.id, User.name, User.timezone).where(User.id.in_(escalated), User.id.not_in(theirs)))
+    on_call = list(
+        User.select(User.id, User.name, User.timezone).where(
+            User.id.in_(escalated), User.id.not_in(mine.select(User.id))
+        )
+    )
     # The queries name the care team's patients by a subquery: a list of 2,000 ids costs more to build than to run.
     among = mine.select(User.id) if not on_call else None
     rows = flagged(people + [(p.id, p.name, p.timezone) for p in on_call], now, among)
@@ -195,50 +198,61 @@ def _last_reports(rows: dict[int, Row], ids) -> None:
         JournalEntry.select(fn.MAX(JournalEntry.created_at)).where(JournalEntry.patient == User.id),
         VoiceNote.select(fn.MAX(VoiceNote.created_at)).where(VoiceNote.patient == User.id),
     )
-    for patient_id, *found in User.select(User.id, *latest).where(User.id.in_(ids)).tuples():
+    for patient_id, mood_day, *moments in raw_rows(User.select(User.id, *latest).where(User.id.in_(ids))):
         row = rows[patient_id]
         days = []
-        for kind, value in zip(KINDS, found, strict=True):
-            if value is None:
-                continue
-            if kind == "mood":  # already the patient's own day
-                day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-            else:
-                day = local_day(_moment(value), row.zone)
-            days.append((day, -KINDS.index(kind)))
+        if mood_day is not None:  # already the patient's own day
+            days.append((mood_day if isinstance(mood_day, dt.date) else dt.date.fromisoformat(mood_day), 0))
+        # The other kinds are moments in UTC (of one type, text or datetime): only the latest is converted.
+        stamped = [(value, -n) for n, value in enumerate(moments, start=1) if value is not None]
+        if stamped:
+            value, kind = max(stamped)
+            days.append((local_day(_moment(value), row.zone), kind))
         if days:
             day, kind = max(days)
             row.last_day, row.last_kind = day, KINDS[-kind]
 
 
 def _mood_drops(rows: dict[int, Row], ids) -> None:
-    """How far each patient's last day of mood (today or yesterday) fell below their own week before it."""
-    first = min(row.today for row in rows.values()) - dt.timedelta(days=DROP_BASE_DAYS + 2)
-    days: dict[int, list[tuple[dt.date, int, int]]] = {}
-    for patient_id, day, count, total in raw_rows(
-        # The day as text ('YYYY-MM-DD' on both databases), parsed here: the field's parser costs more.
-        MoodDay.select(MoodDay.patient, MoodDay.day.cast("text"), MoodDay.count, MoodDay.total)
-        .where(MoodDay.patient.in_(ids), MoodDay.day >= first)
-        .order_by(MoodDay.patient, MoodDay.day)
-    ):
-        days.setdefault(patient_id, []).append((dt.date.fromisoformat(day), count, total))
-    for patient_id, found in days.items():
-        rows[patient_id].mood_drop = mood_drop(found, rows[patient_id].today)
+    """How far each patient's last day of mood (today or yesterday) fell below their own week before it.
 
-
-def mood_drop(days: list[tuple[dt.date, int, int]], today: dt.date) -> float | None:
-    """Return how far the last day's mean (today or yesterday) is below the week before it, or None.
-
-    `days` are (day, entries, total), oldest first.
+    One row per patient from the database: the last day's count and total, and those of the
+    DROP_BASE_DAYS days before it. The last day can only be one of a few dates (each patient's
+    today or yesterday), so the start of each one's week is looked up from a CASE, not computed
+    with date arithmetic that SQLite and PostgreSQL spell differently.
     """
-    if not days or (today - days[-1][0]).days > 1:
-        return None
-    last, count, total = days[-1]
-    base = [(c, t) for day, c, t in days[:-1] if (last - day).days <= DROP_BASE_DAYS]
-    if len(base) < DROP_BASE_MIN:
-        return None
-    mean = sum(t for _, t in base) / sum(c for c, _ in base)
-    return round(mean - total / count, 1)
+    lasts = sorted({row.today - dt.timedelta(days=back) for row in rows.values() for back in (0, 1)})
+    last = (
+        MoodDay.select(MoodDay.patient.alias("patient_id"), fn.MAX(MoodDay.day).alias("day"))
+        .where(MoodDay.patient.in_(ids), MoodDay.day >= lasts[0])
+        .group_by(MoodDay.patient)
+        .alias("last")
+    )
+    week_from = Case(
+        last.c.day,
+        [(MoodDay.day.to_value(d), MoodDay.day.to_value(d - dt.timedelta(days=DROP_BASE_DAYS))) for d in lasts],
+    )
+    on_last = MoodDay.day == last.c.day
+    in_week = (MoodDay.day < last.c.day) & (MoodDay.day >= week_from)
+    query = (
+        MoodDay.select(
+            last.c.patient_id,
+            last.c.day.cast("text"),
+            fn.SUM(Case(None, [(on_last, MoodDay.count)])),
+            fn.SUM(Case(None, [(on_last, MoodDay.total)])),
+            fn.COUNT(Case(None, [(in_week, 1)])),
+            fn.SUM(Case(None, [(in_week, MoodDay.count)])),
+            fn.SUM(Case(None, [(in_week, MoodDay.total)])),
+        )
+        .join(last, on=(MoodDay.patient == last.c.patient_id))
+        .where(MoodDay.day >= lasts[0] - dt.timedelta(days=DROP_BASE_DAYS))
+        .group_by(last.c.patient_id, last.c.day)
+    )
+    for patient_id, day, count, total, week_days, week_count, week_total in raw_rows(query):
+        row = rows[patient_id]
+        if (row.today - dt.date.fromisoformat(day)).days > 1 or week_days < DROP_BASE_MIN:
+            continue
+        row.mood_drop = round(week_total / week_count - total / count, 1)
 
 
 def show(
