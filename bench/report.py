@@ -270,6 +270,8 @@ def table(results: dict) -> str:
             checks.append("the first visit reached the Today page and the worker activated")
         if "dispatch" in results:
             checks.append("one push per reminder, every decrypted sample a notification, every reminder sent")
+        if results.get("clinician"):
+            checks.append("every clinician's page rendered for the signed-in clinician or administrator")
         lines += ["", f"correctness: {'; '.join(checks)}"]
     return "\n".join(lines)
 

@@ -170,8 +170,8 @@ def flagged(people: list[tuple[int, str, str]], now: dt.datetime | None = None, 
         rows[patient_id].open_alerts, rows[patient_id].escalated = count, escalated
     for patient_id, names in points.worsening(ids).items():
         rows[patient_id].worse = names
-    _last_reports(rows, ids)
-    _mood_drops(rows, ids)
+    recent = _mood_drops(rows, ids)
+    _last_reports(rows, ids, recent)
     failing = reminder_status.failing(ids, now)
 
     for row in rows.values():
@@ -187,10 +187,13 @@ def flagged(people: list[tuple[int, str, str]], now: dt.datetime | None = None, 
     return sorted(rows.values(), key=lambda r: r.attention)
 
 
-def _last_reports(rows: dict[int, Row], ids) -> None:
-    """Each patient's last self-report of any kind, on their own calendar: one index lookup per kind."""
+def _last_reports(rows: dict[int, Row], ids, recent: dict[int, dt.date]) -> None:
+    """Each patient's last self-report of any kind, on their own calendar: one index lookup per kind.
+
+    `recent` holds the last mood day of the patients who logged one in the last days (the mood
+    drop's query found it); the others' is looked up here.
+    """
     latest = (
-        MoodDay.select(fn.MAX(MoodDay.day)).where(MoodDay.patient == User.id),
         # The newest questionnaire of each measure is kept in the ScorePoint rollup: a few rows, not every check-in.
         ScorePoint.select(fn.MAX(ScorePoint.submitted_at)).where(
             ScorePoint.patient == User.id, ScorePoint.point == NEWEST
@@ -198,11 +201,18 @@ def _last_reports(rows: dict[int, Row], ids) -> None:
         JournalEntry.select(fn.MAX(JournalEntry.created_at)).where(JournalEntry.patient == User.id),
         VoiceNote.select(fn.MAX(VoiceNote.created_at)).where(VoiceNote.patient == User.id),
     )
-    for patient_id, mood_day, *moments in raw_rows(User.select(User.id, *latest).where(User.id.in_(ids))):
+    moods = dict(recent)
+    missing = [patient_id for patient_id in rows if patient_id not in recent]
+    if missing:
+        older = MoodDay.select(fn.MAX(MoodDay.day).cast("text")).where(MoodDay.patient == User.id)
+        for patient_id, day in raw_rows(User.select(User.id, older).where(User.id.in_(missing))):
+            if day is not None:
+                moods[patient_id] = dt.date.fromisoformat(day)
+    for patient_id, *moments in raw_rows(User.select(User.id, *latest).where(User.id.in_(ids))):
         row = rows[patient_id]
         days = []
-        if mood_day is not None:  # already the patient's own day
-            days.append((mood_day if isinstance(mood_day, dt.date) else dt.date.fromisoformat(mood_day), 0))
+        if (mood_day := moods.get(patient_id)) is not None:  # already the patient's own day
+            days.append((mood_day, 0))
         # The other kinds are moments in UTC (of one type, text or datetime): only the latest is converted.
         stamped = [(value, -n) for n, value in enumerate(moments, start=1) if value is not None]
         if stamped:
@@ -213,8 +223,10 @@ def _last_reports(rows: dict[int, Row], ids) -> None:
             row.last_day, row.last_kind = day, KINDS[-kind]
 
 
-def _mood_drops(rows: dict[int, Row], ids) -> None:
+def _mood_drops(rows: dict[int, Row], ids) -> dict[int, dt.date]:
     """How far each patient's last day of mood (today or yesterday) fell below their own week before it.
+
+    Return the last mood day of each patient who logged one since the earliest of those yesterdays.
 
     One row per patient from the database: the last day's count and total, and those of the
     DROP_BASE_DAYS days before it. The last day can only be one of a few dates (each patient's
@@ -248,11 +260,14 @@ def _mood_drops(rows: dict[int, Row], ids) -> None:
         .where(MoodDay.day >= lasts[0] - dt.timedelta(days=DROP_BASE_DAYS))
         .group_by(last.c.patient_id, last.c.day)
     )
+    recent = {}
     for patient_id, day, count, total, week_days, week_count, week_total in raw_rows(query):
         row = rows[patient_id]
-        if (row.today - dt.date.fromisoformat(day)).days > 1 or week_days < DROP_BASE_MIN:
+        recent[patient_id] = last_day = dt.date.fromisoformat(day)
+        if (row.today - last_day).days > 1 or week_days < DROP_BASE_MIN:
             continue
         row.mood_drop = round(week_total / week_count - total / count, 1)
+    return recent
 
 
 def show(

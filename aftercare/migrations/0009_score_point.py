@@ -4,7 +4,7 @@ Points: 0 the baseline (the last score before the first dosing session, else the
 1-6 the first score after the baseline answered on or after that session and before the next;
 7 the score after the baseline nearest day 90 of the series (days 76-104, the earlier on a tie);
 8 the score before the latest, 9 the latest (the newest after the baseline), 10 the newest.
-The app keeps it from here on.
+The app keeps it from here on. Also an index on mood_day's day, for the panel's recent days.
 """
 
 import bisect
@@ -48,6 +48,7 @@ def up(migrator, db):
             indexes = ((("patient", "instrument", "point"), True),)
 
     db.create_tables([ScorePoint])
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "mood_day_day" ON "mood_day" ("day")')
 
     sessions = {}
     kinds = ", ".join(f"'{kind}'" for kind in DOSING)

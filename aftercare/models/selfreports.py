@@ -62,7 +62,8 @@ class MoodDay(BaseModel):
     high = SmallIntegerField()
 
     class Meta:
-        indexes = ((("patient", "day"), True),)
+        # (day): the panel's recent days across a clinician's patients, one range however many patients
+        indexes = ((("patient", "day"), True), (("day",), False))
 
     @property
     def mean(self) -> float:

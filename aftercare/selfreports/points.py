@@ -138,20 +138,27 @@ def outcomes(patient_ids: list[int]) -> dict[int, dict[str, Outcome]]:
     return result
 
 
-def worsening(patient_ids: list[int]) -> dict[int, list[str]]:
-    """Return, by patient, the measures whose latest score rose meaningfully since the one before (light read)."""
-    totals: dict[tuple[int, str], dict[int, float]] = {}
-    rows = raw_rows(
-        ScorePoint.select(ScorePoint.patient, ScorePoint.instrument, ScorePoint.point, ScorePoint.total).where(
-            ScorePoint.patient.in_(patient_ids), ScorePoint.point.in_((PREVIOUS, LATEST))
+def worsening(patient_ids) -> dict[int, list[str]]:
+    """Return, by patient, the measures whose latest score rose meaningfully since the one before.
+
+    The database pairs each latest score with the one before and returns only the rises (a
+    meaningful change is always a rise); the measure's own rule judges them.
+    """
+    before = ScorePoint.alias()
+    rises = raw_rows(
+        ScorePoint.select(ScorePoint.patient, ScorePoint.instrument, before.total, ScorePoint.total)
+        .join(
+            before,
+            on=(before.patient == ScorePoint.patient)
+            & (before.instrument == ScorePoint.instrument)
+            & (before.point == PREVIOUS),
         )
+        .where(ScorePoint.patient.in_(patient_ids), ScorePoint.point == LATEST, ScorePoint.total > before.total)
     )
-    for patient_id, key, point, total in rows:
-        totals.setdefault((patient_id, key), {})[point] = total
     order = {key: n for n, key in enumerate(INSTRUMENTS)}
     worse: dict[int, list[str]] = {}
-    for (patient_id, key), pair in sorted(totals.items(), key=lambda item: (item[0][0], order.get(item[0][1], 0))):
+    for patient_id, key, previous, latest in sorted(rises, key=lambda r: (r[0], order.get(r[1], 0))):
         spec = INSTRUMENTS.get(key)
-        if spec and len(pair) == 2 and spec.change.meaningful(pair[PREVIOUS], pair[LATEST]):
+        if spec and spec.change.meaningful(previous, latest):
             worse.setdefault(patient_id, []).append(spec.name)
     return worse
