@@ -9,6 +9,7 @@ from aftercare.clinician import panel
 from aftercare.models import AuditEvent
 from aftercare.models import MoodDay
 from aftercare.models import SafetyAlert
+from aftercare.models import User
 from aftercare.models import utcnow
 from tests.conftest import csrf_from
 from tests.factories import make_admin
@@ -30,7 +31,8 @@ def mood_days(patient, scores_by_days_ago):
     ("setup", "flags"),
     [
         (lambda p: mood_days(p, {0: 6}), []),
-        (lambda p: None, ["quiet"]),
+        (lambda p: None, []),  # joined today: five days are counted from joining
+        (lambda p: User.update(created_at=utcnow() - dt.timedelta(days=5)).where(User.id == p.id).execute(), ["quiet"]),
         (lambda p: mood_days(p, {5: 6}), ["quiet"]),
         (lambda p: mood_days(p, {4: 6}), []),
         (lambda p: phq9(p, 4, 4), []),  # a questionnaire is a self-report too
@@ -43,7 +45,8 @@ def mood_days(patient, scores_by_days_ago):
     ],
     ids=[
         "fine",
-        "never",
+        "new",
+        "nothing-in-5-days",
         "quiet-5-days",
         "quiet-4-days",
         "checkin-4-days",

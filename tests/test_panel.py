@@ -65,7 +65,7 @@ def test_the_mood_drop_is_against_the_patients_own_week(app, days, today, drop):
     for day, count, total in days:
         MoodDay.create(patient=patient, day=day, count=count, total=total, low=0, high=10)
     now = dt.datetime.combine(today, dt.time(12))
-    [row] = panel.flagged([(patient.id, patient.name, patient.timezone)], now)
+    [row] = panel.flagged([(patient.id, patient.name, patient.timezone, patient.created_at)], now)
     assert row.mood_drop == drop
     assert ("mood-drop" in row.flags) == (drop is not None and drop >= panel.DROP_POINTS)
 
@@ -92,6 +92,7 @@ def test_the_last_self_report_is_of_any_kind(app):
     clinician = make_clinician()
     now = utcnow()
     only_mood, wrote, answered, nothing = (make_patient(clinician, name=n) for n in ("A", "B", "C", "D"))
+    make_patient(clinician, name="E", created_at=now - dt.timedelta(days=5))
     moods(only_mood, {now.date() - dt.timedelta(days=8): 5})
     moods(wrote, {now.date() - dt.timedelta(days=8): 5})
     entry = make_entry(wrote)
@@ -102,7 +103,9 @@ def test_the_last_self_report_is_of_any_kind(app):
     assert (rows["A"].last_kind, rows["A"].quiet_days, rows["A"].flags) == ("mood", 8, ["quiet"])
     assert (rows["B"].last_kind, rows["B"].quiet_days, rows["B"].flags) == ("journal", 2, [])
     assert (rows["C"].last_kind, rows["C"].quiet_days) == ("questionnaire", 0)
-    assert (rows["D"].last_day, rows["D"].flags) == (None, ["quiet"])
+    # Nothing at all: counted from the day they joined.
+    assert (rows["D"].last_day, rows["D"].quiet_days, rows["D"].flags) == (None, 0, [])
+    assert (rows["E"].last_day, rows["E"].quiet_days, rows["E"].flags) == (None, 5, ["quiet"])
 
 
 def test_the_series_position_counts_sessions_held_and_the_next_booked(app):
@@ -173,7 +176,8 @@ def test_a_name_search_is_posted_and_keeps_the_name_out_of_every_address(client,
 def test_the_panel_pages_past_fifty_and_audits_only_whom_it_shows(client, auth):
     make_admin()
     clinician = make_clinician()
-    patients = [make_patient(clinician, name=f"Patient {n:03d}") for n in range(panel.PAGE_SIZE + 5)]
+    joined = utcnow() - dt.timedelta(days=10)  # and nothing sent since: every one of them is quiet
+    patients = [make_patient(clinician, name=f"Patient {n:03d}", created_at=joined) for n in range(panel.PAGE_SIZE + 5)]
     auth.login(clinician)
     first = client.get("/clinician/").get_data(as_text=True)
     assert first.count('href="/clinician/patients/') == panel.PAGE_SIZE

@@ -9,7 +9,8 @@ Flags, in the order of attention:
 - worsening: a measure's latest score rose meaningfully since the one before (outcomes.py);
 - mood-drop: the mood of their last day (today or yesterday) is DROP_POINTS or more below the mean
   of their own entries over the DROP_BASE_DAYS days before it (at least DROP_BASE_MIN of those days);
-- quiet: no self-report of any kind (mood, questionnaire, journal, voice note) for QUIET_DAYS days;
+- quiet: no self-report of any kind (mood, questionnaire, journal, voice note) for QUIET_DAYS days
+  (counted from the day they joined for someone who has sent nothing yet);
 - unreached: reminders have reached no device for three days (reminders/status.py).
 """
 
@@ -75,6 +76,7 @@ class Row:
     name: str
     zone: str
     today: dt.date  # the patient's own calendar day
+    joined: dt.date  # the day their account was made, on their calendar
     patient: User | None = None  # loaded for the rows shown
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # for the rows shown
     measures: list[Instrument] = field(default_factory=list)  # asked for now, or answered before
@@ -89,8 +91,9 @@ class Row:
     on_call: bool = False  # not in this clinician's care: shown because they are on call for an escalated alert
 
     @property
-    def quiet_days(self) -> int | None:
-        return None if self.last_day is None else (self.today - self.last_day).days
+    def quiet_days(self) -> int:
+        """Days since the last self-report, or since joining for someone who has sent none yet."""
+        return (self.today - (self.last_day or self.joined)).days
 
     @property
     def attention(self) -> tuple:
@@ -129,31 +132,34 @@ def build(clinician: User, now: dt.datetime | None = None) -> list[Row]:
 
     A clinician on call also gets a row for each patient with an escalated alert (CLIN-03).
     """
-    mine = clinician.patients().select(User.id, User.name, User.timezone).order_by()
+    mine = clinician.patients().select(User.id, User.name, User.timezone, User.created_at).order_by()
     people = list(mine.tuples())
     escalated = alerts.escalated_for(clinician).select(SafetyAlert.patient)
     on_call = list(
-        User.select(User.id, User.name, User.timezone).where(
+        User.select(User.id, User.name, User.timezone, User.created_at).where(
             User.id.in_(escalated), User.id.not_in(mine.select(User.id))
         )
     )
     # The queries name the care team's patients by a subquery: a list of 2,000 ids costs more to build than to run.
     among = mine.select(User.id) if not on_call else None
-    rows = flagged(people + [(p.id, p.name, p.timezone) for p in on_call], now, among)
+    rows = flagged(people + [(p.id, p.name, p.timezone, p.created_at) for p in on_call], now, among)
     for row in rows:
         row.on_call = row.patient_id in {p.id for p in on_call}
     return rows
 
 
-def flagged(people: list[tuple[int, str, str]], now: dt.datetime | None = None, among=None) -> list[Row]:
-    """Return the rows of these patients (id, name, zone) with every flag, most in need of attention first.
+def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> list[Row]:
+    """Return the rows of these patients (id, name, zone, created_at) with every flag, most in need of attention first.
 
     `among` may be a query selecting the same patients' ids (it is used in place of the list).
     """
     if not people:
         return []
     now = now or utcnow()
-    rows = {pid: Row(pid, name, zone, local_day(now, zone)) for pid, name, zone in people}
+    rows = {
+        pid: Row(pid, name, zone, local_day(now, zone), joined=local_day(joined, zone))
+        for pid, name, zone, joined in people
+    }
     ids = among if among is not None else list(rows)
 
     for patient_id, count, escalated in (
@@ -180,7 +186,7 @@ def flagged(people: list[tuple[int, str, str]], now: dt.datetime | None = None, 
             "alert": row.open_alerts,
             "worsening": row.worse,
             "mood-drop": row.mood_drop is not None and row.mood_drop >= DROP_POINTS,
-            "quiet": row.last_day is None or row.quiet_days >= QUIET_DAYS,
+            "quiet": row.quiet_days >= QUIET_DAYS,
             "unreached": row.patient_id in failing,
         }
         row.flags = [flag for flag, raised in checks.items() if raised]
@@ -361,7 +367,7 @@ def columns(rows: list[Row]) -> list[Instrument]:
 
 def row_for(patient: User, now: dt.datetime | None = None) -> Row:
     """Return one patient's panel row, in full (the caller has checked the care relationship)."""
-    [row] = flagged([(patient.id, patient.name, patient.timezone)], now)
+    [row] = flagged([(patient.id, patient.name, patient.timezone, patient.created_at)], now)
     detail([row], now)
     return row
 

@@ -70,7 +70,8 @@ def test_clinician_invites_and_patient_joins_by_link(phone, phone_context, seed)
     # and their record carries the zone they confirmed.
     phone.goto("/clinician/")
     row = phone.get_by_role("row", name=re.compile("Jordan Blake"))
-    expect(row).to_contain_text("No entries")
+    expect(row).to_contain_text("Nothing yet (joined today)")
+    expect(row).not_to_contain_text("Quiet 5+ days")  # five days from joining, not from nothing
     phone.get_by_role("link", name="Jordan Blake").click()
     expect(phone).to_have_url(re.compile(r"/clinician/patients/\d+$"))
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Jordan Blake")
