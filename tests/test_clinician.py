@@ -109,6 +109,8 @@ def test_acknowledging_an_alert_needs_a_note_and_is_audited(client, auth):
     auth.login(clinician)
     page = client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
     assert "PHQ-9 item 9" in page and "Open" in page
+    # Named before the timeline, with a link down to it: the first thing the record says.
+    assert page.index('<a href="#alerts-heading">1 open safety alert</a>') < page.index("Timeline</h2>")
     token = csrf_from(page)
     empty = client.post(f"/clinician/alerts/{alert.id}/acknowledge", data={"csrf_token": token, "note": " "})
     assert empty.status_code == 422
@@ -118,6 +120,7 @@ def test_acknowledging_an_alert_needs_a_note_and_is_audited(client, auth):
     assert done.status_code == 302
     alert = SafetyAlert.get_by_id(alert.id)
     assert alert.acknowledged_by_id == clinician.id and alert.note == "Called; safe."
+    assert "open safety alert" not in client.get(f"/clinician/patients/{patient.id}").get_data(as_text=True)
     assert AuditEvent.select().where(AuditEvent.action == "alert_acknowledged").count() == 1
 
 
