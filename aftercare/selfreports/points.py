@@ -31,7 +31,7 @@ from .windows import dosing_series
 from .windows import last_before
 
 MONTH3_DAYS = (90, 76, 104)  # the day aimed at, and the days a score may come from
-FIELDS = [
+FIELDS = [  # a row's columns, in the order `computed` gives them
     ScorePoint.patient,
     ScorePoint.instrument,
     ScorePoint.point,
@@ -109,15 +109,7 @@ def outcomes(patient_ids: list[int]) -> dict[int, dict[str, Outcome]]:
     """Return every patient's outcome on every measure, read from the rollup (the panel's scores)."""
     found: dict[tuple[int, str], dict[int, Scored]] = {}
     rows = (
-        ScorePoint.select(
-            ScorePoint.patient,
-            ScorePoint.instrument,
-            ScorePoint.point,
-            ScorePoint.checkin,
-            ScorePoint.submitted_at,
-            ScorePoint.total,
-            ScorePoint.band,
-        )
+        ScorePoint.select(*FIELDS)
         .where(ScorePoint.patient.in_(patient_ids), ScorePoint.point.in_((BASELINE, PREVIOUS, LATEST, NEWEST)))
         .tuples()
     )
