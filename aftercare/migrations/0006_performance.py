@@ -25,7 +25,7 @@ def up(migrator, db):
     # append-only trigger (LOG-02), and none is needed.
     db.execute_sql('ALTER TABLE "audit_event" ADD COLUMN "lane" SMALLINT NOT NULL DEFAULT 0')
     for lane in range(1, LANES):
-        db.execute_sql(f'INSERT INTO "audit_head" ("id", "count", "hash") VALUES ({lane + 1}, 0, \'{GENESIS}\')')
+        db.execute_sql(f'INSERT INTO "audit_head" ("id", "count", "hash") VALUES ({lane + 1}, 0, \'{GENESIS}\')')  # nosec B608
 
     class Base(Model):
         class Meta:

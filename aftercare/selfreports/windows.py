@@ -31,7 +31,8 @@ _bucket = " ".join(f"WHEN s.starts_at > ? THEN {n}" for n in range(len(WINDOW_ED
 # (passed in), so it is the same comparison `window_bucket` makes, on SQLite and PostgreSQL. The
 # sessions are outcomes.dosing_sessions() written out (the hot path runs no query builder).
 ADD = Prepared(
-    f"""INSERT INTO mood_window (patient_id, session_id, day, bucket, count, total)
+    "INSERT INTO mood_window (patient_id, session_id, day, bucket, count, total)"  # nosec B608: constants only
+    f"""
     SELECT ?, s.id, ?, CASE {_bucket} ELSE {len(WINDOW_EDGES)} END, 1, ?
     FROM treatment_session s
     WHERE s.patient_id = ? AND s.kind IN ({_kinds}) AND s.status NOT IN ('{CANCELLED}', '{NO_SHOW}')
