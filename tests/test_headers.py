@@ -4,13 +4,52 @@ import pytest
 
 from aftercare import create_app
 from tests.factories import make_admin
+from tests.factories import make_clinician
 from tests.factories import make_patient
 
 
 @pytest.mark.parametrize("path", ["/login", "/crisis", "/offline", "/sw.js", "/manifest.webmanifest", "/no-such-page"])
 def test_security_headers_on_every_response(client, path):
     with client.get(path) as response:
-        headers = response.headers
+        assert_security_headers(response.headers)
+
+
+def test_every_kind_of_response_carries_them(client, auth):
+    """Pages, redirects, errors, JSON (answers and refusals) and downloads, signed in as each role or not."""
+    make_admin()
+    clinician = make_clinician()
+    patient = make_patient(clinician)
+    stylesheet = client.get("/join").get_data(as_text=True).split('rel="stylesheet" href="')[1].split('"')[0]
+    # A static style sheet, script or image is not a document: nosniff and its long cache only
+    # (the policies act on documents and workers; the service worker itself is served from the root).
+    with client.get(stylesheet) as static:
+        assert static.headers["X-Content-Type-Options"] == "nosniff" and "immutable" in static.headers["Cache-Control"]
+    kinds = [
+        (None, "GET", "/home", 302),  # a redirect to sign in
+        (patient, "GET", "/home", 200),
+        (patient, "GET", "/api/v1/mood", 200),
+        (patient, "POST", "/api/v1/mood", 400),  # a JSON refusal
+        (patient, "PUT", "/home", 405),
+        (patient, "GET", "/my-data/export.zip", 200),
+        (clinician, "GET", "/clinician/", 200),
+        (clinician, "GET", "/clinician/?flag=nope", 400),
+        (clinician, "GET", f"/clinician/patients/{patient.id + 1000}", 404),
+        (clinician, "GET", f"/clinician/patients/{patient.id}/self-reports.csv", 200),
+    ]
+    signed_in = None
+    for user, method, path, status in kinds:
+        if user is not signed_in:
+            if signed_in is not None:
+                auth.logout()
+            auth.login(user)
+            signed_in = user
+        headers = {"Content-Type": "application/json"} if method == "POST" else {}
+        with client.open(path, method=method, headers=headers) as response:
+            assert response.status_code == status, (method, path, response.status_code)
+            assert_security_headers(response.headers)
+
+
+def assert_security_headers(headers):
     csp = headers["Content-Security-Policy"]
     for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
         assert directive in csp
