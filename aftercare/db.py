@@ -64,6 +64,8 @@ def open_database(url: str, instance_path: str):
             port=parsed.port,
             max_connections=32,
             stale_timeout=600,
+            # DUR-05: wait as long for a lock as SQLite's busy_timeout, then answer 503, never hang.
+            options=f"-c lock_timeout={SQLITE_PRAGMAS['busy_timeout']}",
         )
     raise click.UsageError(f"Unsupported database URL scheme: {parsed.scheme!r}")
 
@@ -119,9 +121,13 @@ def init_app(app: Flask) -> None:
 
 
 def is_locked(error: OperationalError) -> bool:
-    """Tell whether an OperationalError means the database is busy (DUR-05)."""
+    """Tell whether an OperationalError means the database is busy (DUR-05): try again shortly.
+
+    SQLite: "database is locked" after busy_timeout. PostgreSQL: "canceling statement due to lock
+    timeout" after lock_timeout, or "deadlock detected" for the transaction chosen to give way.
+    """
     message = str(error).lower()
-    return "locked" in message or "busy" in message
+    return any(word in message for word in ("locked", "busy", "lock timeout", "deadlock detected"))
 
 
 class Prepared:

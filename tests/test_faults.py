@@ -1,0 +1,52 @@
+"""DUR-05 and DUR-07 under a real lock: another connection holds the database, the API says 503 and
+Retry-After, nothing is half-written, and the phone's retry lands the entry exactly once.
+
+The lock is real: a second connection to the same SQLite file (BEGIN IMMEDIATE) or PostgreSQL
+database (LOCK TABLE mood_entry), held while the app waits its busy or lock timeout (5 s).
+"""
+
+import contextlib
+import sqlite3
+import uuid
+from urllib.parse import urlparse
+
+import psycopg
+
+from aftercare.models import AuditEvent
+from aftercare.models import MoodEntry
+from tests.factories import make_admin
+from tests.factories import make_patient
+
+
+@contextlib.contextmanager
+def write_lock(database_url: str):
+    """Hold the database's write lock from a connection of its own for the length of the block."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(urlparse(database_url).path[1:], isolation_level=None)  # as db.open_database
+        connection.execute("BEGIN IMMEDIATE")
+    else:
+        connection = psycopg.connect(database_url, autocommit=False)
+        connection.execute("LOCK TABLE mood_entry IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.close()
+
+
+def test_a_held_lock_is_a_503_and_the_retry_lands_once(app, client, auth, database_url):
+    make_admin()  # without one, sign-in leads to first-run setup
+    patient = make_patient()
+    auth.login(patient)
+    token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    entry = {"client_id": str(uuid.uuid4()), "score": 6, "note": "after the walk"}
+    audited = AuditEvent.select().count()
+    with write_lock(database_url):
+        busy = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
+    assert busy.status_code == 503, busy.get_data(as_text=True)
+    assert busy.headers["Retry-After"] == "2"
+    assert MoodEntry.select().count() == 0 and AuditEvent.select().count() == audited  # nothing half-written
+    first = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
+    again = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert MoodEntry.select().where(MoodEntry.client_id == entry["client_id"]).count() == 1
