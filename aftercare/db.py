@@ -130,6 +130,12 @@ def is_locked(error: OperationalError) -> bool:
     return any(word in message for word in ("locked", "busy", "lock timeout", "deadlock detected"))
 
 
+def is_full(error: OperationalError) -> bool:
+    """Tell whether an OperationalError means the disk (or SQLite's page limit) is full."""
+    message = str(error).lower()
+    return "disk is full" in message or "no space left on device" in message
+
+
 class Prepared:
     """A hot-path statement written once as SQL with ? placeholders and run as it is.
 

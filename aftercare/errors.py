@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .db import is_full
 from .db import is_locked
 from .idempotency import Conflict
 from .inputs import Invalid
@@ -55,10 +56,20 @@ def handle_csrf(error: CSRFError):
     )
 
 
+FULL_MESSAGE = (
+    "The clinic's server has run out of space, so nothing was saved. What you sent stays on your "
+    "phone and is sent again later; the clinic has been told."
+)
+
+
 def handle_operational(error: OperationalError):
     if is_locked(error):
         # DUR-05: a busy database is a retry, not a failure.
         return _respond(503, headers={"Retry-After": "2"})
+    if is_full(error):
+        # The transaction rolled back whole; the phone keeps the entry and tries again later.
+        log.critical("the database is out of space: %s", error)
+        return _respond(503, FULL_MESSAGE, headers={"Retry-After": "300"})
     log.exception("database error")
     return _respond(500)
 

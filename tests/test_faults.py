@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import psycopg
 
+from aftercare.db import db
 from aftercare.models import AuditEvent
 from aftercare.models import MoodEntry
 from tests.factories import make_admin
@@ -49,4 +50,39 @@ def test_a_held_lock_is_a_503_and_the_retry_lands_once(app, client, auth, databa
     first = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
     again = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
     assert (first.status_code, again.status_code) == (201, 200)
+    assert MoodEntry.select().where(MoodEntry.client_id == entry["client_id"]).count() == 1
+
+
+def test_a_full_disk_is_a_clear_503_and_nothing_is_corrupted(app, client, auth, database_url, monkeypatch):
+    """SQLite's page limit stands in for a full disk: no room for one more page."""
+    if not database_url.startswith("sqlite"):
+        return  # PostgreSQL's disk is the server's; this run is about the file aftercare writes itself
+    make_admin()
+    patient = make_patient()
+    auth.login(patient)
+    token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    db.execute_sql("VACUUM")  # pages packed: the next rows need a new one
+    pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
+    # On this connection and on any the pool opens next (the limit is a connection's setting).
+    db.execute_sql(f"PRAGMA max_page_count = {pages}")
+    monkeypatch.setattr(db.obj, "_pragmas", [*db.obj._pragmas, ("max_page_count", pages)])
+    db.obj.close_idle()
+    # Entries go in until the file has no room left; the one that does not fit is refused whole.
+    for _ in range(200):
+        entry = {"client_id": str(uuid.uuid4()), "score": 4, "note": "x" * 1000}
+        stored, audited = MoodEntry.select().count(), AuditEvent.select().count()
+        full = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
+        if full.status_code != 201:
+            break
+    assert full.status_code == 503, full.get_data(as_text=True)
+    assert int(full.headers["Retry-After"]) >= 60
+    assert "run out of space" in full.get_json()["message"]
+    assert MoodEntry.select().count() == stored and AuditEvent.select().count() == audited
+    assert not MoodEntry.select().where(MoodEntry.client_id == entry["client_id"]).exists()
+    assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    monkeypatch.undo()
+    db.execute_sql("PRAGMA max_page_count = 1073741823")
+    db.obj.close_idle()
+    again = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
+    assert again.status_code == 201
     assert MoodEntry.select().where(MoodEntry.client_id == entry["client_id"]).count() == 1
