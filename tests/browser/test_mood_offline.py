@@ -4,6 +4,7 @@ Taps go to the IndexedDB outbox first, arrive exactly once when the phone is bac
 an old CSRF token and a sign-out, and crisis words open crisis help even with no connection.
 """
 
+import random
 import re
 import time
 
@@ -361,3 +362,28 @@ def test_entries_wait_for_the_person_who_saved_them(phone, seed, live_server):
     expect(status(phone)).to_have_text(ACKNOWLEDGED)
     assert outbox(phone, "count") == 1
     assert [e.score for e in db_entries(live_server, patient)] == [4]
+
+
+def test_fifty_moods_on_a_flapping_network_arrive_exactly_once(phone, seed, live_server):
+    """The connection drops and returns every few hundred milliseconds while 50 taps are made."""
+    patient = seed.patient(name="Flo Marsh")
+    ready_offline_capable(phone, patient)
+    rng = random.Random(15)
+    scores = [rng.randint(0, 10) for _ in range(50)]
+    offline = False
+    for n, score in enumerate(scores, start=1):
+        tap(phone, score)
+        # The tap is on the phone (or already stored) before the next one: nothing is lost in between.
+        deadline = time.monotonic() + 10
+        while outbox(phone, "count") + len(db_entries(live_server, patient)) < n:
+            assert time.monotonic() < deadline, f"tap {n} was neither kept nor sent"
+            time.sleep(0.02)
+        phone.wait_for_timeout(rng.randint(100, 400))
+        offline = not offline
+        phone.context.set_offline(offline)
+    phone.context.set_offline(False)
+    wait_for_count(phone, 0, timeout=60)  # going online sends at once, back-off or not
+    entries = db_entries(live_server, patient)
+    assert len(entries) == 50, f"{len(entries)} rows for 50 taps"
+    assert len({entry.client_id for entry in entries}) == 50
+    assert sorted(entry.score for entry in entries) == sorted(scores)
