@@ -1,4 +1,8 @@
-"""Fuzzing: no form or API body, however odd, gets a 500 (IN-01)."""
+"""Fuzzing: no form or API body, however odd, gets a 500 (IN-01), and a refused one writes nothing.
+
+A refusal (any 4xx) must leave every table as it was, except the bookkeeping a refusal is meant
+to write (sign-in sessions, guess counting, the audit log, whose chain must stay intact).
+"""
 
 import uuid
 
@@ -12,6 +16,8 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from wtforms.fields.core import UnboundField
 
+from aftercare.models import AuditEvent
+from aftercare.models import MODELS
 from tests.conftest import Auth
 from tests.factories import make_admin
 from tests.factories import make_clinician
@@ -113,11 +119,27 @@ def test_no_form_or_json_body_gets_a_500(app, world, choice):
     clients, values, found = world
     endpoint, method, role = choice.draw(st.sampled_from(found), label="target")
     _, url = url_of(app, endpoint, values)
+    before = row_counts()
     if url.startswith("/api/"):
         response = clients[role].open(url, method=method, json=choice.draw(api_bodies, label="json"))
     else:
         response = clients[role].open(url, method=method, data=choice.draw(form_fields, label="form"))
     assert response.status_code < 500, (endpoint, response.get_data(as_text=True)[:200])
+    if response.status_code >= 400:
+        assert row_counts() == before, (endpoint, response.status_code, "a refused request wrote")
+        assert AuditEvent.verify_chain().broken is None
+
+
+# What a refused request may still write: its session, the guess counter, and the audit log of it.
+REFUSAL_BOOKKEEPING = {"web_session", "login_throttle", "audit_event", "audit_head", "audit_seal"}
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        model._meta.table_name: model.select().count()
+        for model in MODELS
+        if model._meta.table_name not in REFUSAL_BOOKKEEPING
+    }
 
 
 @FUZZ
