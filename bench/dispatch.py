@@ -182,8 +182,19 @@ def check(app, summary: dict, reminders: int) -> list[str]:
     return problems
 
 
-def run(tmp: Path, *, reminders: int = GOAL_REMINDERS, devices: int = 1000, workers: int = 2, threads: int = 4) -> dict:
-    """Measure the raw rate and one dispatch pass; return the figures and any correctness problems."""
+def run(
+    tmp: Path,
+    *,
+    reminders: int = GOAL_REMINDERS,
+    devices: int = 1000,
+    workers: int = 2,
+    threads: int = 4,
+    database_url: str | None = None,
+) -> dict:
+    """Measure the raw rate and one dispatch pass; return the figures and any correctness problems.
+
+    The queue is a fresh SQLite file, or `database_url` (an empty database: bench/scaleout.py's PostgreSQL).
+    """
     from aftercare import create_app
     from aftercare.db import migrate_database
     from aftercare.push import vapid
@@ -198,7 +209,7 @@ def run(tmp: Path, *, reminders: int = GOAL_REMINDERS, devices: int = 1000, work
         settings = {
             "SECRET_KEY": secrets.token_hex(32),
             "BASE_URL": "https://care.example-clinic.org",
-            "DATABASE_URL": f"sqlite:///{tmp / 'dispatch.db'}",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'dispatch.db'}",
             "VAPID_PRIVATE_KEY": vapid.b64url(private.private_numbers().private_value.to_bytes(32, "big")),
             "VAPID_SUBJECT": "mailto:bench@example.org",
             "PUSH_ALLOWED_HOSTS": published["host_entry"],
