@@ -207,6 +207,20 @@ def test_a_daily_nudge_inside_quiet_hours_is_refused(client, people):
     assert User.get_by_id(people.patient.id).mood_nudge_at is None
 
 
+@pytest.mark.parametrize("odd", ["19:30\u00bf'\"(", "https://x", "1930", "7:5"])
+def test_a_daily_nudge_that_is_not_a_time_is_a_clear_message(client, people, odd):
+    """Found by the DAST scan: a nudge time that is not a time, beside valid quiet hours, was a 500."""
+    from tests.conftest import Auth
+    from tests.conftest import post_form
+
+    Auth(client).login(people.patient)
+    data = {"timezone": "UTC", "quiet_start": "21:00", "quiet_end": "08:00", "mood_nudge_at": odd}
+    response = post_form(client, "/settings", data)
+    assert response.status_code == 422
+    assert "Use a time like 19:30" in response.get_data(as_text=True)
+    assert User.get_by_id(people.patient.id).mood_nudge_at is None
+
+
 # ---------------------------------------------------------------------------- re-planned in step
 
 

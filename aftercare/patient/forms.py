@@ -40,7 +40,8 @@ class SettingsForm(TimeSettingsMixin, FlaskForm):
 
     def validate_mood_nudge_at(self, field):
         start, end = self.quiet_start.data, self.quiet_end.data
-        if not field.data or self.quiet_start.errors or self.quiet_end.errors or not (start and end):
+        # WTForms runs this even when the field's own format check failed: only a well-formed time is compared.
+        if not field.data or field.errors or self.quiet_start.errors or self.quiet_end.errors or not (start and end):
             return
         at, begin, finish = _minutes(field.data), _minutes(start), _minutes(end)
         quiet = begin <= at < finish if begin < finish else (at >= begin or at < finish)

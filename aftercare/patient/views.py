@@ -74,4 +74,4 @@ def settings():
         form=form,
         button=EmptyForm(),
         **devices.panel(user),
-    )
+    ), (422 if form.is_submitted() else 200)  # IN-01: a refused form says so
