@@ -9,16 +9,9 @@ file must pass `integrity_check`.
 """
 
 import json
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -29,55 +22,9 @@ from aftercare.models import MoodEntry
 from bench.client import request
 from bench.client import sign_in
 from tests import factories
+from tests.crash_server import Server
 
-ROOT = Path(__file__).resolve().parent.parent
 TIMES = 20
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """The crash server as a process: started, waited for, killed, started again on the same port."""
-
-    def __init__(self, database_url: str, point: str, marker: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AFTERCARE_")}
-        self.env = env | {
-            "AFTERCARE_DATABASE_URL": database_url,
-            "AFTERCARE_ENV": "production",
-            "AFTERCARE_SECRET_KEY": secrets.token_hex(32),
-            "AFTERCARE_BASE_URL": self.url,
-            "CRASH_POINT": point,
-            "CRASH_MARKER": str(marker),
-            "CRASH_PORT": str(self.port),
-        }
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.crash_server"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if request(self.url, "GET", "/login")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("the crash server did not start")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
 
 
 def post(url: str, headers: dict, body: str, answers: list) -> None:
