@@ -6,6 +6,7 @@ an old CSRF token and a sign-out, and crisis words open crisis help even with no
 
 import random
 import re
+import sqlite3
 import time
 
 import pytest
@@ -387,3 +388,24 @@ def test_fifty_moods_on_a_flapping_network_arrive_exactly_once(phone, seed, live
     assert len(entries) == 50, f"{len(entries)} rows for 50 taps"
     assert len({entry.client_id for entry in entries}) == 50
     assert sorted(entry.score for entry in entries) == sorted(scores)
+
+
+def test_a_held_write_lock_is_waited_out_and_the_entry_lands_once(phone, seed, live_server):
+    """DUR-05 with a real lock: another connection holds the database while the phone taps."""
+    patient = seed.patient(name="Lena Lock")
+    ready_offline_capable(phone, patient)
+    holder = sqlite3.connect(live_server.database.database, isolation_level=None)  # the live server's own file
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        tap(phone, 6)
+        # The server waits out its busy timeout, answers 503 with Retry-After, and the outbox keeps the entry.
+        deadline = time.monotonic() + 15
+        while not outbox(phone, "all") or outbox(phone, "all")[0]["attempts"] < 1:
+            assert time.monotonic() < deadline, "the outbox never tried"
+            time.sleep(0.2)
+        assert outbox(phone, "count") == 1
+    finally:
+        holder.rollback()
+        holder.close()
+    wait_for_count(phone, 0, timeout=30)  # after Retry-After, the outbox tries again and it lands
+    assert [entry.score for entry in db_entries(live_server, patient)] == [6]
