@@ -27,7 +27,6 @@ import secrets
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
@@ -41,6 +40,7 @@ from .load import run_wrk
 from .run import app_env
 from .run import check_rows
 from .run import flask
+from .run import MoodRows
 from .run import prepare_data
 from .servers import Server
 
@@ -57,8 +57,8 @@ def fresh_databases(server_url: str) -> list[str]:
     return [urlunsplit(parts._replace(path=f"/{name}")) for name in DATABASES]
 
 
-class Rows:
-    """The client_ids stored for the mood patients, read from PostgreSQL."""
+class Rows(MoodRows):
+    """The client_ids stored for the mood patients, read from PostgreSQL (settling as MoodRows does)."""
 
     def __init__(self, url: str, patient_ids: list[int]):
         self.url, self.patient_ids = url, patient_ids
@@ -67,17 +67,6 @@ class Rows:
         with psycopg.connect(self.url) as conn:
             query = "SELECT client_id FROM mood_entry WHERE patient_id = ANY(%s)"
             return [row[0] for row in conn.execute(query, (self.patient_ids,))]
-
-    def settled_ids(self) -> list[str]:
-        """Return the ids once the requests still in flight when wrk stopped have been written."""
-        ids = self.ids()
-        for _ in range(50):
-            time.sleep(0.1)
-            again = self.ids()
-            if len(again) == len(ids):
-                return again
-            ids = again
-        return ids
 
 
 def measure(servers: list[Server], load: Load, connections: int, seconds: float, tmp: Path) -> list:
