@@ -1,6 +1,7 @@
 """The database: a peewee proxy bound per app, pooled connections, migrations."""
 
 import contextlib
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import unquote
@@ -178,6 +179,13 @@ def row_to(model, values):
         field.name: field.python_value(value) for field, value in zip(model._meta.sorted_fields, values, strict=True)
     }
     return instance
+
+
+def moment(value) -> dt.datetime | None:
+    """Return a datetime an aggregate gave back (SQLite hands MIN() and MAX() back as text), or None."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
 
 
 def raw_rows(query) -> list[tuple]:

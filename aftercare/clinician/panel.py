@@ -22,6 +22,7 @@ from peewee import Case
 from peewee import fn
 
 from .. import alerts
+from ..db import moment
 from ..db import raw_rows
 from ..inputs import Invalid
 from ..inputs import parse_int
@@ -143,8 +144,9 @@ def build(clinician: User, now: dt.datetime | None = None) -> list[Row]:
     # The queries name the care team's patients by a subquery: a list of 2,000 ids costs more to build than to run.
     among = mine.select(User.id) if not on_call else None
     rows = flagged(people + [(p.id, p.name, p.timezone, p.created_at) for p in on_call], now, among)
+    on_call_ids = {p.id for p in on_call}
     for row in rows:
-        row.on_call = row.patient_id in {p.id for p in on_call}
+        row.on_call = row.patient_id in on_call_ids
     return rows
 
 
@@ -223,7 +225,7 @@ def _last_reports(rows: dict[int, Row], ids, recent: dict[int, dt.date]) -> None
         stamped = [(value, -n) for n, value in enumerate(moments, start=1) if value is not None]
         if stamped:
             value, kind = max(stamped)
-            days.append((local_day(_moment(value), row.zone), kind))
+            days.append((local_day(moment(value), row.zone), kind))
         if days:
             day, kind = max(days)
             row.last_day, row.last_kind = day, KINDS[-kind]
@@ -353,10 +355,7 @@ def series_positions(patient_ids: list[int], now: dt.datetime | None = None) -> 
         .group_by(TreatmentSession.patient)
         .tuples()
     )
-    return {
-        patient_id: Series(number, _moment(last) if last else None, _moment(upcoming) if upcoming else None)
-        for patient_id, number, last, upcoming in rows
-    }
+    return {patient_id: Series(number, moment(last), moment(upcoming)) for patient_id, number, last, upcoming in rows}
 
 
 def columns(rows: list[Row]) -> list[Instrument]:
@@ -370,8 +369,3 @@ def row_for(patient: User, now: dt.datetime | None = None) -> Row:
     [row] = flagged([(patient.id, patient.name, patient.timezone, patient.created_at)], now)
     detail([row], now)
     return row
-
-
-def _moment(value) -> dt.datetime:
-    # SQLite hands back what an aggregate returns as text.
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))

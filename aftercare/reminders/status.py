@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import current_app
 from peewee import fn
 
+from ..db import moment
 from ..models import DELIVERED
 from ..models import Delivery
 from ..models import Device
@@ -181,13 +182,6 @@ def alert_waits(now: dt.datetime | None = None, weeks: int = 8) -> list[Waits]:
 FAILING_DAYS = 3
 
 
-def _moment(value) -> dt.datetime | None:
-    """An aggregate's datetime (SQLite hands MAX() back as text)."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
-
-
 @dataclass(frozen=True)
 class Reach:
     """Whether reminders reach one patient, for their clinician (no reminder's words)."""
@@ -211,7 +205,7 @@ def failing(patient_ids: list[int], now: dt.datetime | None = None) -> set[int]:
     now = now or utcnow()
     since = now - dt.timedelta(days=FAILING_DAYS)
     last_delivered = {
-        uid: _moment(at)
+        uid: moment(at)
         for uid, at in Delivery.select(Reminder.user, fn.MAX(Delivery.at))
         .join(Reminder)
         .where(Reminder.user.in_(patient_ids), Delivery.outcome == DELIVERED)
@@ -239,7 +233,7 @@ def reach(patient: User, now: dt.datetime | None = None) -> Reach:
     now = now or utcnow()
     since = now - dt.timedelta(days=QUEUE_DAYS)
     devices = list(Device.select().where(Device.user == patient).order_by(Device.created_at))
-    last = _moment(
+    last = moment(
         Delivery.select(fn.MAX(Delivery.at))
         .join(Reminder)
         .where(Reminder.user == patient, Delivery.outcome == DELIVERED)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from peewee import fn
 
+from ..db import moment
 from ..models import CANCELLED
 from ..models import CheckIn
 from ..models import DOSING_KINDS
@@ -101,15 +102,10 @@ def first_dosing_starts(patient_ids: list[int]) -> dict[int, dt.datetime]:
         .group_by(TreatmentSession.patient)
         .tuples()
     )
-    return {patient_id: _datetime(starts) for patient_id, starts in rows}
+    return {patient_id: moment(starts) for patient_id, starts in rows}
 
 
 def for_patient(patient: User, key: str) -> Outcome:
     """Return one patient's outcome on one instrument."""
     first = first_dosing_starts([patient.id]).get(patient.id)
     return outcome(INSTRUMENTS[key], CheckIn.series(patient, key), first)
-
-
-def _datetime(value) -> dt.datetime:
-    # SQLite hands back what an aggregate returns as text.
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))

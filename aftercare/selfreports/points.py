@@ -28,6 +28,7 @@ from .outcomes import Outcome
 from .outcomes import outcome
 from .outcomes import Scored
 from .windows import dosing_series
+from .windows import INSERT_CHUNK
 from .windows import last_before
 
 MONTH3_DAYS = (90, 76, 104)  # the day aimed at, and the days a score may come from
@@ -54,9 +55,9 @@ def of(key: str, series: list[Scored], sessions: list[tuple]) -> dict[int, Score
     baseline = found.baseline
     for score in series:
         session = last_before(sessions, score.submitted_at)
-        if session is not None and score.submitted_at > baseline.submitted_at and session[2]:
-            if session[2] <= SERIES_POINTS:
-                points.setdefault(session[2], score)
+        number = session[2] if session else None
+        if number and number <= SERIES_POINTS and score.submitted_at > baseline.submitted_at:
+            points.setdefault(number, score)
     if first is not None and (month3 := _three_months(series, first, baseline)) is not None:
         points[MONTH3] = month3
     return points
@@ -101,8 +102,8 @@ def refresh(patient_ids, key: str | None = None) -> None:
             gone = gone.where(ScorePoint.instrument == key)
         gone.execute()
         rows = computed(patient_ids, key)
-        for start in range(0, len(rows), 2000):
-            ScorePoint.insert_many(rows[start : start + 2000], fields=FIELDS).execute()
+        for start in range(0, len(rows), INSERT_CHUNK):
+            ScorePoint.insert_many(rows[start : start + INSERT_CHUNK], fields=FIELDS).execute()
 
 
 def outcomes(patient_ids: list[int]) -> dict[int, dict[str, Outcome]]:
