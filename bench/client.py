@@ -1,4 +1,4 @@
-"""Signing a patient in over plain HTTP, through the real forms, as a phone would.
+"""Signing in over plain HTTP, through the real forms, as a phone (or a clinician's browser) would.
 
 In production the session cookie is `__Host-aftercare` and `Secure`, so a cookie jar would
 not send it back over http://127.0.0.1; we read it from Set-Cookie and send it ourselves.
@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
+
+import pyotp
 
 COOKIE_NAME = "__Host-aftercare"
 CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -52,24 +54,42 @@ def session_cookie(set_cookies: list[str]) -> str | None:
     return None
 
 
-def sign_in(base_url: str, email: str, password: str) -> SignedIn:
-    """Sign a patient in through GET/POST /login, then fetch a CSRF token for the API."""
+def post_form(base_url: str, path: str, cookie: str, fields: dict) -> tuple[int, dict, str]:
+    """POST a form with the session cookie; return (status, headers, the session cookie it leaves)."""
+    status, headers, set_cookies, _ = request(
+        base_url,
+        "POST",
+        path,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{COOKIE_NAME}={cookie}"},
+        body=urlencode(fields),
+    )
+    return status, headers, session_cookie(set_cookies) or cookie
+
+
+def sign_in(base_url: str, email: str, password: str, totp: str | None = None) -> SignedIn:
+    """Sign in through GET/POST /login (and /login/verify with a code from `totp`, the two-step
+    secret staff have), then fetch a CSRF token for the API."""
     status, _, set_cookies, body = request(base_url, "GET", "/login")
     anonymous = session_cookie(set_cookies)
     match = CSRF_RE.search(body.decode())
     if status != 200 or anonymous is None or match is None:
         raise RuntimeError(f"GET /login answered {status} without a session cookie and a CSRF token")
-    form = urlencode({"email": email, "password": password, "remember_device": "y", "csrf_token": match[1]})
-    status, headers, set_cookies, _ = request(
-        base_url,
-        "POST",
-        "/login",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{COOKIE_NAME}={anonymous}"},
-        body=form,
-    )
-    cookie = session_cookie(set_cookies)
-    if status != 302 or not headers.get("Location", "").endswith("/home") or not cookie:
-        raise RuntimeError(f"POST /login for {email} answered {status} (Location {headers.get('Location')!r})")
+    form = {"email": email, "password": password, "remember_device": "y", "csrf_token": match[1]}
+    status, headers, cookie = post_form(base_url, "/login", anonymous, form)
+    if totp:
+        if status != 302 or not headers.get("Location", "").endswith("/login/verify"):
+            raise RuntimeError(f"POST /login for {email} answered {status}, not the two-step page")
+        status, _, set_cookies, body = request(
+            base_url, "GET", "/login/verify", headers={"Cookie": f"{COOKIE_NAME}={cookie}"}
+        )
+        cookie = session_cookie(set_cookies) or cookie
+        code = {"code": pyotp.TOTP(totp).now(), "csrf_token": CSRF_RE.search(body.decode())[1]}
+        status, headers, cookie = post_form(base_url, "/login/verify", cookie, code)
+        landed = status == 302 and "/login" not in headers.get("Location", "/login")
+    else:
+        landed = status == 302 and headers.get("Location", "").endswith("/home")
+    if not landed or cookie == anonymous:
+        raise RuntimeError(f"signing in {email} answered {status} (Location {headers.get('Location')!r})")
     status, _, _, body = request(base_url, "GET", "/api/v1/csrf", headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
     if status != 200:
         raise RuntimeError(f"GET /api/v1/csrf answered {status}")

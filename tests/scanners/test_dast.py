@@ -14,17 +14,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlencode
 
-import pyotp
 import pytest
 
 from aftercare.demo import DEMO_PASSWORD
 from aftercare.demo import DEMO_TOTP_SECRET
-from bench.client import COOKIE_NAME
-from bench.client import CSRF_RE
-from bench.client import request
-from bench.client import session_cookie
+from bench.client import sign_in
 from tests.crash_server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,36 +27,6 @@ SCAN_SECONDS = 30  # crawling; then each attack module gets ATTACK_SECONDS
 LOW = 1  # wapiti's levels: 1 low, 2 medium, 3 high
 ATTACK_SECONDS = 8
 NEVER = ["/logout", "/my-data/close", "/account/password", "/account/sessions/*", "/account/recovery-codes"]
-
-
-def sign_in(url: str, email: str, totp: str | None = None) -> str:
-    """Sign in through the real forms (and the two-step code, for staff); return the Cookie header."""
-    status, _, cookies, body = request(url, "GET", "/login")
-    cookie = session_cookie(cookies)
-    form = {"email": email, "password": DEMO_PASSWORD, "csrf_token": CSRF_RE.search(body.decode())[1]}
-    status, headers, cookies, _ = request(
-        url,
-        "POST",
-        "/login",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{COOKIE_NAME}={cookie}"},
-        body=urlencode(form),
-    )
-    cookie = session_cookie(cookies) or cookie
-    if totp:
-        assert headers["Location"].endswith("/login/verify"), headers
-        status, _, cookies, body = request(url, "GET", "/login/verify", headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
-        cookie = session_cookie(cookies) or cookie
-        code = {"code": pyotp.TOTP(totp).now(), "csrf_token": CSRF_RE.search(body.decode())[1]}
-        status, headers, cookies, _ = request(
-            url,
-            "POST",
-            "/login/verify",
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{COOKIE_NAME}={cookie}"},
-            body=urlencode(code),
-        )
-        cookie = session_cookie(cookies) or cookie
-    assert status == 302, (email, status)
-    return f"{COOKIE_NAME}={cookie}"
 
 
 @pytest.fixture
@@ -84,7 +49,7 @@ def demo_server(database_url, tmp_path):
     ids=["patient", "clinician"],
 )
 def test_a_signed_in_scan_finds_nothing_above_low(demo_server, tmp_path, email, totp, home):
-    cookie = sign_in(demo_server.url, email, totp)
+    cookie = sign_in(demo_server.url, email, DEMO_PASSWORD, totp).cookie_header
     report = tmp_path / "wapiti.json"
     command = ["/usr/bin/python3", str(ROOT / "tests/scanners/wapiti_run.py"), "-u", f"{demo_server.url}/",
                "--scope", "folder", "-H", f"Cookie: {cookie}", "--max-scan-time", str(SCAN_SECONDS),
