@@ -20,6 +20,7 @@ from aftercare.models import COMPLETED
 from aftercare.models import Device
 from aftercare.models import Intention
 from aftercare.models import JournalEntry
+from aftercare.models import MoodDay
 from aftercare.models import MoodEntry
 from aftercare.models import PATIENT
 from aftercare.models import Playlist
@@ -91,6 +92,12 @@ def make_mood(patient, score=5, note="", tags=(), *, recorded_at: dt.datetime | 
         data["recorded_at"] = recorded_at.replace(tzinfo=dt.UTC).isoformat()
     entry, _ = moods.submit(patient, data)
     return entry
+
+
+def make_mood_day(patient, day: dt.date, score: int, *, count: int = 1, total: int | None = None) -> MoodDay:
+    """A day's mood rollup row as the entries would leave it (for the panel's flags), without the entries."""
+    total = score * count if total is None else total
+    return MoodDay.create(patient=patient, day=day, count=count, total=total, low=score, high=score)
 
 
 def make_checkin(patient, instrument="phq9", answers=None, *, difficulty=None, days_ago=0, at=None) -> CheckIn:

@@ -7,13 +7,13 @@ import pytest
 
 from aftercare.clinician import panel
 from aftercare.models import AuditEvent
-from aftercare.models import MoodDay
 from aftercare.models import SafetyAlert
 from aftercare.models import User
 from aftercare.models import utcnow
 from tests.conftest import csrf_from
 from tests.factories import make_admin
 from tests.factories import make_clinician
+from tests.factories import make_mood_day
 from tests.factories import make_patient
 from tests.factories import make_phq9 as phq9
 
@@ -22,9 +22,7 @@ TODAY = utcnow().date()
 
 def mood_days(patient, scores_by_days_ago):
     for days_ago, score in scores_by_days_ago.items():
-        MoodDay.create(
-            patient=patient, day=TODAY - dt.timedelta(days=days_ago), count=1, total=score, low=score, high=score
-        )
+        make_mood_day(patient, TODAY - dt.timedelta(days=days_ago), score)
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,13 @@ import pytest
 from aftercare.clinician import panel
 from aftercare.models import AuditEvent
 from aftercare.models import JournalEntry
-from aftercare.models import MoodDay
 from aftercare.models import SCHEDULED
 from aftercare.models import utcnow
 from tests.conftest import csrf_from
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_entry
+from tests.factories import make_mood_day
 from tests.factories import make_patient
 from tests.factories import make_phq9
 from tests.factories import make_session
@@ -63,7 +63,7 @@ def test_the_mood_drop_is_against_the_patients_own_week(app, days, today, drop):
     """Each case is a patient's daily rollup rows (day, entries, total); the panel reads them from the database."""
     patient = make_patient(make_clinician(), timezone="UTC")
     for day, count, total in days:
-        MoodDay.create(patient=patient, day=day, count=count, total=total, low=0, high=10)
+        make_mood_day(patient, day, total // count, count=count, total=total)
     now = dt.datetime.combine(today, dt.time(12))
     [row] = panel.flagged([(patient.id, patient.name, patient.timezone, patient.created_at)], now)
     assert row.mood_drop == drop
@@ -72,7 +72,7 @@ def test_the_mood_drop_is_against_the_patients_own_week(app, days, today, drop):
 
 def moods(patient, days: dict[dt.date, int]):
     for day, score in days.items():
-        MoodDay.create(patient=patient, day=day, count=1, total=score, low=score, high=score)
+        make_mood_day(patient, day, score)
 
 
 def test_today_is_each_patients_own_day(app):

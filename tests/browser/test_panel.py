@@ -7,7 +7,6 @@ import pytest
 from playwright.sync_api import expect
 
 from aftercare.clinician.panel import PAGE_SIZE
-from aftercare.models import MoodDay
 from aftercare.models import utcnow
 from tests import factories
 from tests.browser.conftest import check_a11y
@@ -25,14 +24,14 @@ def seed_panel(seed, clinician):
     with seed.database.connection_context():
         for n in range(PAGE_SIZE):
             patient = factories.make_patient(clinician, name=f"Well Patient {n:02d}")
-            MoodDay.create(patient=patient, day=today, count=1, total=7, low=7, high=7)
+            factories.make_mood_day(patient, today, 7)
         factories.make_phq9(factories.make_patient(clinician, name="Alex Alert"), 14, item9=1)
         quiet = factories.make_patient(clinician, name="Quinn Quiet")
-        MoodDay.create(patient=quiet, day=today - dt.timedelta(days=7), count=1, total=6, low=6, high=6)
+        factories.make_mood_day(quiet, today - dt.timedelta(days=7), 6)
         fell = factories.make_patient(clinician, name="Fran Fell")
         for days_ago, score in ((4, 8), (3, 8), (2, 7), (0, 3)):
             day = today - dt.timedelta(days=days_ago)
-            MoodDay.create(patient=fell, day=day, count=1, total=score, low=score, high=score)
+            factories.make_mood_day(fell, day, score)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["desktop", "tablet"])
