@@ -88,6 +88,23 @@ def test_today_is_each_patients_own_day(app):
     assert rows["Lee London"].today == dt.date(2026, 3, 10) and "quiet" not in rows["Lee London"].flags
 
 
+@pytest.mark.parametrize(
+    "written_utc, quiet_days, quiet",
+    [
+        (dt.datetime(2026, 3, 6, 11, 30), 4, False),  # 00:30 on 7 March in Auckland
+        (dt.datetime(2026, 3, 6, 10, 30), 5, True),  # 23:30 on 6 March in Auckland
+    ],
+)
+def test_quiet_counts_days_on_the_patients_calendar(app, written_utc, quiet_days, quiet):
+    """A journal entry an hour either side of midnight in Auckland is a day apart on the patient's calendar."""
+    now = dt.datetime(2026, 3, 10, 11, 0)  # 00:00 on 11 March in Auckland
+    patient = make_patient(make_clinician(), timezone="Pacific/Auckland", created_at=now - dt.timedelta(days=30))
+    entry = make_entry(patient)
+    JournalEntry.update(created_at=written_utc).where(JournalEntry.id == entry.id).execute()
+    [row] = panel.flagged([(patient.id, patient.name, patient.timezone, patient.created_at)], now)
+    assert (row.last_kind, row.quiet_days, "quiet" in row.flags) == ("journal", quiet_days, quiet)
+
+
 def test_the_last_self_report_is_of_any_kind(app):
     clinician = make_clinician()
     now = utcnow()

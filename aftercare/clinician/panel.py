@@ -17,9 +17,11 @@ Flags, in the order of attention:
 import datetime as dt
 from dataclasses import dataclass
 from dataclasses import field
+from functools import cached_property
 
 from peewee import Case
 from peewee import fn
+from peewee import JOIN
 
 from .. import alerts
 from ..db import moment
@@ -27,6 +29,7 @@ from ..db import raw_rows
 from ..inputs import Invalid
 from ..inputs import parse_int
 from ..localtime import local_day
+from ..localtime import to_utc
 from ..models import AuditEvent
 from ..models import JournalEntry
 from ..models import MoodDay
@@ -77,7 +80,7 @@ class Row:
     name: str
     zone: str
     today: dt.date  # the patient's own calendar day
-    joined: dt.date  # the day their account was made, on their calendar
+    created: dt.datetime | str  # when their account was made, in UTC (as the database gave it)
     patient: User | None = None  # loaded for the rows shown
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # for the rows shown
     measures: list[Instrument] = field(default_factory=list)  # asked for now, or answered before
@@ -85,11 +88,38 @@ class Row:
     open_alerts: int = 0
     escalated: int = 0  # open alerts past the clinic's set time (CLIN-03)
     worse: list[str] = field(default_factory=list)  # the measures that rose meaningfully
-    last_day: dt.date | None = None  # the patient's day of their last self-report of any kind
-    last_kind: str = ""
+    mood_day: dt.date | None = None  # their last day with a mood entry, on their calendar
+    stamped: tuple[dt.datetime, int] | None = None  # (UTC moment, place in KINDS) of their newest other self-report
     mood_drop: float | None = None
     flags: list[str] = field(default_factory=list)
     on_call: bool = False  # not in this clinician's care: shown because they are on call for an escalated alert
+
+    @cached_property
+    def joined(self) -> dt.date:
+        """The day their account was made, on their calendar."""
+        return local_day(moment(self.created), self.zone)
+
+    @cached_property
+    def last(self) -> tuple[dt.date | None, str]:
+        """Their day (on their calendar) and kind of their last self-report of any kind, or (None, "")."""
+        days = []
+        if self.mood_day is not None:
+            days.append((self.mood_day, 0))
+        if self.stamped is not None:
+            at, kind = self.stamped
+            days.append((local_day(at, self.zone), -kind))  # a tie goes to the kind listed first
+        if not days:
+            return None, ""
+        day, kind = max(days)
+        return day, KINDS[-kind]
+
+    @property
+    def last_day(self) -> dt.date | None:
+        return self.last[0]
+
+    @property
+    def last_kind(self) -> str:
+        return self.last[1]
 
     @property
     def quiet_days(self) -> int:
@@ -134,7 +164,7 @@ def build(clinician: User, now: dt.datetime | None = None) -> list[Row]:
     A clinician on call also gets a row for each patient with an escalated alert (CLIN-03).
     """
     mine = clinician.patients().select(User.id, User.name, User.timezone, User.created_at).order_by()
-    people = list(mine.tuples())
+    people = raw_rows(mine)
     escalated = alerts.escalated_for(clinician).select(SafetyAlert.patient)
     on_call = list(
         User.select(User.id, User.name, User.timezone, User.created_at).where(
@@ -158,10 +188,8 @@ def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> 
     if not people:
         return []
     now = now or utcnow()
-    rows = {
-        pid: Row(pid, name, zone, local_day(now, zone), joined=local_day(joined, zone))
-        for pid, name, zone, joined in people
-    }
+    todays = {zone: local_day(now, zone) for zone in {zone for _, _, zone, _ in people}}
+    rows = {pid: Row(pid, name, zone, todays[zone], created) for pid, name, zone, created in people}
     ids = among if among is not None else list(rows)
 
     for patient_id, count, escalated in (
@@ -181,6 +209,7 @@ def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> 
     recent = _mood_drops(rows, ids)
     _last_reports(rows, ids, recent)
     failing = reminder_status.failing(ids, now)
+    quiet = _quiet_check()
 
     for row in rows.values():
         checks = {
@@ -188,7 +217,7 @@ def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> 
             "alert": row.open_alerts,
             "worsening": row.worse,
             "mood-drop": row.mood_drop is not None and row.mood_drop >= DROP_POINTS,
-            "quiet": row.quiet_days >= QUIET_DAYS,
+            "quiet": quiet(row),
             "unreached": row.patient_id in failing,
         }
         row.flags = [flag for flag, raised in checks.items() if raised]
@@ -196,10 +225,11 @@ def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> 
 
 
 def _last_reports(rows: dict[int, Row], ids, recent: dict[int, dt.date]) -> None:
-    """Each patient's last self-report of any kind, on their own calendar: one index lookup per kind.
+    """Each patient's last mood day and newest other self-report: one index lookup per kind.
 
     `recent` holds the last mood day of the patients who logged one in the last days (the mood
-    drop's query found it); the others' is looked up here.
+    drop's query found it); the others' is looked up here. The other kinds are kept as UTC moments:
+    only the rows that show them are put on the patient's calendar (Row.last).
     """
     latest = (
         # The newest questionnaire of each measure is kept in the ScorePoint rollup: a few rows, not every check-in.
@@ -209,26 +239,45 @@ def _last_reports(rows: dict[int, Row], ids, recent: dict[int, dt.date]) -> None
         JournalEntry.select(fn.MAX(JournalEntry.created_at)).where(JournalEntry.patient == User.id),
         VoiceNote.select(fn.MAX(VoiceNote.created_at)).where(VoiceNote.patient == User.id),
     )
-    moods = dict(recent)
+    for patient_id, day in recent.items():
+        rows[patient_id].mood_day = day
     missing = [patient_id for patient_id in rows if patient_id not in recent]
     if missing:
         older = MoodDay.select(fn.MAX(MoodDay.day).cast("text")).where(MoodDay.patient == User.id)
         for patient_id, day in raw_rows(User.select(User.id, older).where(User.id.in_(missing))):
             if day is not None:
-                moods[patient_id] = dt.date.fromisoformat(day)
+                rows[patient_id].mood_day = dt.date.fromisoformat(day)
     for patient_id, *moments in raw_rows(User.select(User.id, *latest).where(User.id.in_(ids))):
-        row = rows[patient_id]
-        days = []
-        if (mood_day := moods.get(patient_id)) is not None:  # already the patient's own day
-            days.append((mood_day, 0))
-        # The other kinds are moments in UTC (of one type, text or datetime): only the latest is converted.
+        # Moments of one type (text in SQLite, datetime in PostgreSQL), so max() compares like with like.
         stamped = [(value, -n) for n, value in enumerate(moments, start=1) if value is not None]
         if stamped:
             value, kind = max(stamped)
-            days.append((local_day(moment(value), row.zone), kind))
-        if days:
-            day, kind = max(days)
-            row.last_day, row.last_kind = day, KINDS[-kind]
+            rows[patient_id].stamped = (moment(value), -kind)
+
+
+def _quiet_check():
+    """Return a test of the quiet flag that puts no one's report on their calendar (QUIET_DAYS).
+
+    Quiet: the last self-report is QUIET_DAYS or more days before the patient's today. A mood
+    day is already on their calendar; a moment is compared with the start of the first day that
+    would not be quiet, in their zone, worked out once per zone.
+    """
+    starts = {}
+
+    def quiet(row: Row) -> bool:
+        if row.mood_day is None and row.stamped is None:
+            return row.quiet_days >= QUIET_DAYS  # counted from joining
+        recent_from = row.today - dt.timedelta(days=QUIET_DAYS - 1)
+        if row.mood_day is not None and row.mood_day >= recent_from:
+            return False
+        if row.stamped is None:
+            return True
+        key = (row.zone, recent_from)
+        if key not in starts:
+            starts[key] = to_utc(dt.datetime.combine(recent_from, dt.time()), row.zone)
+        return row.stamped[0] < starts[key]
+
+    return quiet
 
 
 def _mood_drops(rows: dict[int, Row], ids) -> dict[int, dt.date]:
@@ -236,10 +285,11 @@ def _mood_drops(rows: dict[int, Row], ids) -> dict[int, dt.date]:
 
     Return the last mood day of each patient who logged one since the earliest of those yesterdays.
 
-    One row per patient from the database: the last day's count and total, and those of the
-    DROP_BASE_DAYS days before it. The last day can only be one of a few dates (each patient's
-    today or yesterday), so the start of each one's week is looked up from a CASE, not computed
-    with date arithmetic that SQLite and PostgreSQL spell differently.
+    One row per patient from the database: their last day (from a grouped subquery), that day's
+    count and total (its rollup row, found by the unique index) and the count and total of the
+    DROP_BASE_DAYS days before it (a range of the same index). The last day can only be one of a
+    few dates (each patient's today or yesterday), so the start of each one's week is looked up
+    from a CASE, not computed with date arithmetic that SQLite and PostgreSQL spell differently.
     """
     lasts = sorted({row.today - dt.timedelta(days=back) for row in rows.values() for back in (0, 1)})
     last = (
@@ -252,20 +302,24 @@ def _mood_drops(rows: dict[int, Row], ids) -> dict[int, dt.date]:
         last.c.day,
         [(MoodDay.day.to_value(d), MoodDay.day.to_value(d - dt.timedelta(days=DROP_BASE_DAYS))) for d in lasts],
     )
-    on_last = MoodDay.day == last.c.day
-    in_week = (MoodDay.day < last.c.day) & (MoodDay.day >= week_from)
+    on_last, week = MoodDay.alias("on_last"), MoodDay.alias("week")
     query = (
-        MoodDay.select(
+        on_last.select(
             last.c.patient_id,
             last.c.day.cast("text"),
-            fn.SUM(Case(None, [(on_last, MoodDay.count)])),
-            fn.SUM(Case(None, [(on_last, MoodDay.total)])),
-            fn.COUNT(Case(None, [(in_week, 1)])),
-            fn.SUM(Case(None, [(in_week, MoodDay.count)])),
-            fn.SUM(Case(None, [(in_week, MoodDay.total)])),
+            fn.MAX(on_last.count),
+            fn.MAX(on_last.total),
+            fn.COUNT(week.id),
+            fn.SUM(week.count),
+            fn.SUM(week.total),
         )
-        .join(last, on=(MoodDay.patient == last.c.patient_id))
-        .where(MoodDay.day >= lasts[0] - dt.timedelta(days=DROP_BASE_DAYS))
+        .from_(last)
+        .join(on_last, on=(on_last.patient == last.c.patient_id) & (on_last.day == last.c.day))
+        .join(
+            week,
+            JOIN.LEFT_OUTER,
+            on=(week.patient == last.c.patient_id) & (week.day < last.c.day) & (week.day >= week_from),
+        )
         .group_by(last.c.patient_id, last.c.day)
     )
     recent = {}
