@@ -65,6 +65,8 @@ def register_blueprints(app):
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
+    from .guides.views import bp as guides_bp
+    from .intake.views import bp as intake_bp
     from .journal.views import bp as journal_bp
     from .journey.views import bp as journey_bp
     from .mydata.views import bp as mydata_bp
@@ -90,6 +92,8 @@ def register_blueprints(app):
     app.register_blueprint(journal_bp)
     app.register_blueprint(push_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(intake_bp)
+    app.register_blueprint(guides_bp)
 
 
 def register_commands(app):

@@ -65,7 +65,7 @@ def stored(submission: tuple, as_json: Callable):
     return jsonify(as_json(row)), 201 if created else 200
 
 
-def public_page(template: str):
+def public_page(template: str, **context):
     """Render a page the service worker precaches (offline, crisis, the offline inbox): the same for everyone.
 
     Fetched by the worker without cookies, it holds nobody's data and no CSRF token, so it may be
@@ -73,7 +73,7 @@ def public_page(template: str):
     it is, like every other page.
     """
     response = current_app.make_response(
-        render_template(template, lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone())
+        render_template(template, lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone(), **context)
     )
     response.headers["Cache-Control"] = "no-cache"
     response.vary.update(("Cookie", "Accept-Encoding"))

@@ -1,11 +1,14 @@
 """AC-01/AC-02: every endpoint declares who may use it, and the declarations hold."""
 
 import datetime as dt
+import json
 
 import pytest
 from flask import url_for
 
+from aftercare.intake import intakes
 from aftercare.journey import scheduling
+from aftercare.models import Intake
 from aftercare.models import Invite
 from aftercare.models import Practice
 from aftercare.models import Reminder
@@ -261,6 +264,30 @@ MATRIX = {
         (LOGIN, NOT_FOUND, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND),
     ),
     "push.send_test": ("POST", {}, (LOGIN, OK, OK, OK, FORBIDDEN, OK)),  # no token: 400, nothing sent
+    "intake.answer": ("GET", {}, PATIENTS),
+    "intake.save_draft": ("POST", {}, (401, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),  # no body: 400
+    "intake.patient_intake": (
+        "GET",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "intake.mark_reviewed": (
+        "POST",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "intake.ask_again": (
+        "POST",
+        {"patient_id": "{patient_a}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK),
+    ),
+    "intake.questionnaire": ("GET", {}, ADMINS),
+    "intake.remove_question": ("POST", {"key": "{clinic_question}"}, ADMINS),
+    "guides.index": ("GET", {}, EVERYONE),
+    "guides.offline_list": ("GET", {}, EVERYONE),
+    "guides.show": ("GET", {"slug": "the-first-24-hours"}, EVERYONE),
+    "guides.manage": ("GET", {}, ADMINS),
+    "guides.edit": ("GET", {"slug": "the-first-24-hours"}, ADMINS),
     # Last: signing out ends each client's session (and staff cannot reuse a TOTP code to return).
     "auth.logout": ("POST", {}, EVERYONE),
 }
@@ -361,6 +388,9 @@ def build_world(app, people) -> dict:
         people["patient_b"], by=people["clinician_b"], kind="infusion", wall=week, duration_minutes=60
     )
     entry_b, entry_b_delete = (make_entry(people["patient_b"], f"Entry {n}") for n in (1, 2))
+    intake_a = intakes.to_answer(people["patient_a"])
+    Intake.update(status="submitted", submitted_at=utcnow()).where(Intake.id == intake_a.id).execute()
+    question = intakes.add_question(by=people["admin"], text="Are you afraid of needles?", kind="yesno", flag="")
     with app.app_context():  # voice.store finds the voice folder in the app's config
         note_b = make_voice_note(people["patient_b"], ogg_opus(1.0), shared=True)
         note_b_delete = make_voice_note(people["patient_b"], ogg_opus(2.0))
@@ -388,6 +418,7 @@ def build_world(app, people) -> dict:
         "clinician_victim": people["clinician_victim"].id,
         "other_session": other_session.id,
         "device_b": make_device(people["patient_b"]).id,
+        "clinic_question": json.loads(question.questions)[-1]["questions"][-1]["key"],
         "reminder_b": Reminder.get(Reminder.session == session_b, Reminder.rule == "session_24h").id,
     }
 

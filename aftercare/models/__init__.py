@@ -29,6 +29,9 @@ from .base import ROLES
 from .base import STAFF
 from .base import token_hash
 from .base import utcnow
+from .intake import Guide
+from .intake import Intake
+from .intake import IntakeForm
 from .journey import CANCELLED
 from .journey import COMPLETED
 from .journey import DOSING_KINDS
@@ -106,6 +109,9 @@ MODELS = [
     ReminderText,
     MoodWindow,
     ScorePoint,
+    IntakeForm,
+    Intake,
+    Guide,
 ]
 
 __all__ = [
@@ -149,6 +155,9 @@ __all__ = [
     "ClinicSetting",
     "DOSING_KINDS",
     "GENESIS",
+    "Guide",
+    "Intake",
+    "IntakeForm",
     "Intention",
     "Invite",
     "JournalEntry",

@@ -98,6 +98,8 @@ ACCOUNT_ACTIONS = {
     "reminder_text_changed": "Reminder wording changed",
     "device_added": "Reminders turned on for a device",
     "device_removed": "A device stopped getting reminders",
+    "intake_form_changed": "Intake questions changed",
+    "guide_changed": "Guide changed",
 }
 # Staff opening a patient's data: an access review needs who and whose, never what was in it.
 ACCESS_ACTIONS = {
@@ -107,6 +109,7 @@ ACCESS_ACTIONS = {
     "calendar_feed": "Calendar feed with a patient's appointments",
     "view_sessions": "Saw a patient's coming sessions",
     "voice_note_downloaded": "Listened to a shared voice note",
+    "view_intake": "Opened a patient's intake answers",
     "view_cohort": "Saw the cohort's figures (counts and means, no one named)",
     "export_selfreports": "Downloaded a patient's self-reports",
     "export_cohort": "Downloaded the cohort's self-reports",

@@ -1,0 +1,110 @@
+"""The guides' pages: public to read (and kept offline by the service worker); the clinic edits them."""
+
+from flask import abort
+from flask import Blueprint
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+
+from ..access import admins_only
+from ..access import public
+from ..forms import EmptyForm
+from ..inputs import Invalid
+from ..pages import public_page
+from ..pages import require_button
+from . import library
+
+bp = Blueprint("guides", __name__)
+
+
+@bp.route("/guides")
+@public
+def index():
+    return public_page("guides/index.html", guides=library.published(), stages=library.STAGES)
+
+
+@bp.route("/guides/offline.json")
+@public
+def offline_list():
+    """The guide pages the service worker keeps for offline reading."""
+    pages = [url_for("guides.index")] + [url_for("guides.show", slug=g.slug) for g in library.published()]
+    response = jsonify(pages=pages)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/guides/<slug>")
+@public
+def show(slug):
+    guide = library.find(slug)
+    if guide is None or not guide.active:
+        abort(404)
+    return public_page("guides/show.html", guide=guide, blocks=library.blocks(guide.body), stages=library.STAGES)
+
+
+@bp.route("/admin/guides", methods=["GET", "POST"])
+@admins_only
+def manage():
+    errors, values = {}, {}
+    if request.method == "POST":
+        require_button()
+        values = request.form
+        try:
+            guide = library.add(
+                by=current_user._get_current_object(),
+                title=values.get("title", ""),
+                summary=values.get("summary", ""),
+                body=values.get("body", ""),
+                stage=values.get("stage", ""),
+            )
+        except Invalid as error:
+            errors = error.fields
+        else:
+            flash(f"“{guide.title}” added. Patients can read it now, online and offline.", "success")
+            return redirect(url_for("guides.manage"))
+    ordered = library.published()
+    hidden = [g for g in library.Guide.select().where(library.Guide.active == False)]  # noqa: E712
+    page = render_template(
+        "guides/manage.html",
+        guides=ordered + hidden,
+        stages=library.STAGES,
+        errors=errors,
+        values=values,
+        form=EmptyForm(),
+    )
+    return (page, 422) if errors else page
+
+
+@bp.route("/admin/guides/<slug>", methods=["GET", "POST"])
+@admins_only
+def edit(slug):
+    guide = library.find(slug)
+    if guide is None:
+        abort(404)
+    errors, values = {}, {}
+    if request.method == "POST":
+        require_button()
+        values = request.form
+        try:
+            guide = library.change(
+                guide,
+                by=current_user._get_current_object(),
+                title=values.get("title", ""),
+                summary=values.get("summary", ""),
+                body=values.get("body", ""),
+                stage=values.get("stage", ""),
+                active=values.get("active") == "y",
+            )
+        except Invalid as error:
+            errors = error.fields
+        else:
+            flash(f"Saved: version {guide.version}, reviewed today.", "success")
+            return redirect(url_for("guides.manage"))
+    page = render_template(
+        "guides/edit.html", guide=guide, stages=library.STAGES, errors=errors, values=values, form=EmptyForm()
+    )
+    return (page, 422) if errors else page
