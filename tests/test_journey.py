@@ -12,6 +12,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
+from aftercare.intake import intakes
 from aftercare.journey import scheduling
 from aftercare.journey.export import sessions_section
 from aftercare.journey.record import patient_sessions
@@ -22,6 +23,7 @@ from aftercare.models import AuditEvent
 from aftercare.models import CANCELLED
 from aftercare.models import ClinicSetting
 from aftercare.models import COMPLETED
+from aftercare.models import Intake
 from aftercare.models import Intention
 from aftercare.models import NO_SHOW
 from aftercare.models import Playlist
@@ -81,6 +83,7 @@ def post_session(client, patient, **fields):
     url = f"/clinician/patients/{patient.id}/sessions/new"
     token = csrf_from(client.get(url).get_data(as_text=True))
     data = {"csrf_token": token, "kind": "infusion", "date": future_day(), "time": "10:00", "duration": "60"}
+    data["intake_ok"] = "y"  # no intake reviewed: confirmed (test_intake.py checks the question)
     data.update(fields)
     return client.post(url, data=data)
 
@@ -419,6 +422,8 @@ def test_the_roster_shows_the_days_sessions_with_pick_intention_and_ride(client,
     ).execute()
     Intention.create(session=mid, explore="Why I freeze when I am praised")
     Intention.create(session=early)  # an empty worksheet is not "written"
+    reviewed = intakes.to_answer(clinic.patient)  # Robin's intake is reviewed; Ash's is not
+    Intake.update(status="reviewed", reviewed_at=utcnow()).where(Intake.id == reviewed.id).execute()
 
     signed_in(client, clinic.clinician)
     before = AuditEvent.select().where(AuditEvent.action == "view_roster").count()
@@ -428,7 +433,9 @@ def test_the_roster_shows_the_days_sessions_with_pick_intention_and_ride(client,
     rows = re.findall(r"<tr class=\"[^\"]*\">(.*?)</tr>", page, re.S)
     assert [("Ash Moreno" in r, "Robin Vale" in r) for r in rows] == [(True, False), (False, True), (False, True)]
     text = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in rows]
-    assert text[0].startswith("08:00–09:00 Ash Moreno IV infusion · no. 1 Not chosen Not yet NOT confirmed")
+    assert text[0].startswith(
+        "08:00–09:00 Ash Moreno Intake not reviewed IV infusion · no. 1 Not chosen Not yet NOT confirmed"
+    )
     assert text[1].startswith("13:00–14:00 Robin Vale IV infusion · no. 1 Quiet Waters Written Confirmed Dana")
     assert text[2].startswith("23:30–00:00 Robin Vale Integration session Not chosen Not yet Not needed")
     assert "needs-ride" in page.split(rows[0])[0][-40:]

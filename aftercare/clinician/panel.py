@@ -11,7 +11,8 @@ Flags, in the order of attention:
   of their own entries over the DROP_BASE_DAYS days before it (at least DROP_BASE_MIN of those days);
 - quiet: no self-report of any kind (mood, questionnaire, journal, voice note) for QUIET_DAYS days
   (counted from the day they joined for someone who has sent nothing yet);
-- unreached: reminders have reached no device for three days (reminders/status.py).
+- unreached: reminders have reached no device for three days (reminders/status.py);
+- intake: their intake screening was sent and no clinician has reviewed it yet (intake/).
 """
 
 import datetime as dt
@@ -28,6 +29,7 @@ from ..db import moment
 from ..db import raw_rows
 from ..inputs import Invalid
 from ..inputs import parse_int
+from ..intake import intakes
 from ..localtime import local_day
 from ..localtime import to_utc
 from ..models import AuditEvent
@@ -60,6 +62,7 @@ FLAGS = {
     "mood-drop": "Mood drop",
     "quiet": f"Quiet {QUIET_DAYS}+ days",  # no self-report of any kind
     "unreached": "Reminders failing",
+    "intake": "Intake to review",
 }
 URGENT = ("escalated", "alert", "worsening")
 KINDS = ("mood", "questionnaire", "journal", "voice note")  # what a self-report can be
@@ -209,6 +212,7 @@ def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> 
     recent = _mood_drops(rows, ids)
     _last_reports(rows, ids, recent)
     failing = reminder_status.failing(ids, now)
+    to_review = intakes.needs_review(ids)
     quiet = _quiet_check()
 
     for row in rows.values():
@@ -219,6 +223,7 @@ def flagged(people: list[tuple], now: dt.datetime | None = None, among=None) -> 
             "mood-drop": row.mood_drop is not None and row.mood_drop >= DROP_POINTS,
             "quiet": quiet(row),
             "unreached": row.patient_id in failing,
+            "intake": row.patient_id in to_review,
         }
         row.flags = [flag for flag, raised in checks.items() if raised]
     return sorted(rows.values(), key=lambda r: r.attention)

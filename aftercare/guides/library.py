@@ -78,17 +78,14 @@ def blocks(body: str) -> list[tuple[str, object]]:
     return found
 
 
-def stage_of(patient: User, now: dt.datetime | None = None) -> str:
-    """The stage of treatment the patient is in, for the guide Today offers."""
+def stage_of(sessions: list[TreatmentSession], now: dt.datetime | None = None) -> str:
+    """The stage of treatment a patient is in, from their sessions, for the guide Today offers."""
     now = now or utcnow()
-    sessions = list(
-        TreatmentSession.select(TreatmentSession.starts_at, TreatmentSession.status)
-        .where(TreatmentSession.patient == patient, TreatmentSession.kind.in_(DOSING_KINDS))
-        .where(TreatmentSession.status.not_in(("cancelled", "no_show")))
-        .order_by(TreatmentSession.starts_at)
+    dosing = sorted(
+        s.starts_at for s in sessions if s.kind in DOSING_KINDS and s.status not in ("cancelled", "no_show")
     )
-    held = [s.starts_at for s in sessions if s.starts_at <= now]
-    coming = [s.starts_at for s in sessions if s.starts_at > now]
+    held = [at for at in dosing if at <= now]
+    coming = [at for at in dosing if at > now]
     if held:
         since = now - held[-1]
         if since < dt.timedelta(hours=24):
@@ -101,13 +98,15 @@ def stage_of(patient: User, now: dt.datetime | None = None) -> str:
 
 
 def for_stage(stage: str) -> Guide | None:
-    ensure_starting()
-    return (
-        Guide.select()
-        .where(Guide.stage == stage, Guide.active == True)  # noqa: E712
-        .order_by(Guide.position, Guide.id)
-        .first()
+    """The first guide shown for a stage (Today asks on every visit: one query once the guides exist)."""
+    query = (
+        Guide.select().where(Guide.stage == stage, Guide.active == True).order_by(Guide.position, Guide.id)  # noqa: E712
     )
+    found = query.first()
+    if found is None and not Guide.select().exists():
+        ensure_starting()
+        found = query.first()
+    return found
 
 
 def _checked(title: str, summary: str, body: str, stage: str) -> dict:

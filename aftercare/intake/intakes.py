@@ -67,6 +67,24 @@ def to_answer(patient: User) -> Intake | None:
     return found
 
 
+def last_sent(patient: User) -> Intake | None:
+    """The patient's newest intake that was sent (submitted or reviewed), or None."""
+    return (
+        Intake.select()
+        .where(Intake.patient == patient, Intake.status != DRAFT)
+        .order_by(Intake.created_at.desc(), Intake.id.desc())
+        .first()
+    )
+
+
+def open_for_review(patient: User, *, by: User) -> tuple[Intake | None, Intake | None]:
+    """Return (the newest sent intake, a newer draft) for a clinician, and audit that they opened it (LOG-01)."""
+    newest = latest(patient)
+    draft = newest if newest is not None and newest.status == DRAFT else None
+    AuditEvent.record("view_intake", actor=by, patient=patient)
+    return last_sent(patient), draft
+
+
 def save(patient: User, intake: Intake, form, *, version: str, send: bool) -> tuple[Intake, bool]:
     """Store the answers of the patient's draft; with send=True, submit it. Return (intake, crisis).
 
@@ -155,6 +173,12 @@ def needs_review(patient_ids) -> set[int]:
         .distinct()
         .tuples()
     }
+
+
+def reviewed(patient_ids: list[int]) -> set[int]:
+    """The patients (of these ids) who have an intake a clinician has reviewed."""
+    query = Intake.select(Intake.patient).where(Intake.patient.in_(patient_ids), Intake.status == REVIEWED)
+    return {patient_id for (patient_id,) in query.distinct().tuples()}
 
 
 def highlights(intake: Intake) -> list[review.Highlight]:

@@ -18,7 +18,6 @@ from ..forms import EmptyForm
 from ..inputs import Invalid
 from ..inputs import json_body
 from ..inputs import parse_id
-from ..models import AuditEvent
 from ..models import Intake
 from ..models import User
 from ..models.intake import DRAFT
@@ -127,14 +126,12 @@ def _sent_page(me: User):
 def patient_intake(patient_id):
     """A patient's intake: what needs checking first, then every answer; the review and its note."""
     patient = patient_for_staff(patient_id)
-    intake = intakes.latest(patient)
-    sent = intake if intake is not None and intake.status != DRAFT else _last_sent(patient)
-    AuditEvent.record("view_intake", actor=_me(), patient=patient)
+    sent, draft = intakes.open_for_review(patient, by=_me())
     return render_template(
         "intake/review.html",
         patient=patient,
         intake=sent,
-        draft=intake if intake is not None and intake.status == DRAFT else None,
+        draft=draft,
         sections=intakes.sections(sent.form) if sent else [],
         answers=sent.answer_dict if sent else {},
         highlights=intakes.highlights(sent) if sent else [],
@@ -145,21 +142,12 @@ def patient_intake(patient_id):
     )
 
 
-def _last_sent(patient: User) -> Intake | None:
-    return (
-        Intake.select()
-        .where(Intake.patient == patient, Intake.status != DRAFT)
-        .order_by(Intake.created_at.desc(), Intake.id.desc())
-        .first()
-    )
-
-
 @bp.route("/clinician/patients/<int:patient_id>/intake/review", methods=["POST"])
 @clinicians_only
 def mark_reviewed(patient_id):
     patient = patient_for_staff(patient_id)
     require_button()
-    intake = _last_sent(patient)
+    intake = intakes.last_sent(patient)
     if intake is None:
         abort(404)
     try:

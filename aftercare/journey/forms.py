@@ -48,6 +48,8 @@ class SessionForm(FlaskForm):
     )
     date = StringField("Date", widget=DateInput(), validators=[InputRequired(message="Enter the date.")])
     time = StringField("Start time", widget=TimeInput(), validators=[InputRequired(message="Enter the start time.")])
+    # Shown when the patient's intake screening is not reviewed: booking a dosing session then asks (never blocks).
+    intake_ok = BooleanField("Book it anyway: I have considered that the intake is not reviewed")
     duration = StringField(
         "Length in minutes",
         default="60",

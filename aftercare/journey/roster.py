@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from ..intake import intakes
 from ..localtime import to_local
 from ..models import AuditEvent
 from ..models import Intention
@@ -19,6 +20,7 @@ class Day:
     sessions: list[TreatmentSession]
     intentions: dict[int, Intention]
     next_busy: dt.date | None  # the next day with sessions, when this one has none
+    unreviewed: set[int]  # the patients shown whose intake screening no clinician has reviewed
 
 
 def show(clinician: User, day: dt.date, zone: str) -> Day:
@@ -48,4 +50,6 @@ def show(clinician: User, day: dt.date, zone: str) -> Day:
         next_busy = to_local(following.starts_at, zone).date() if following else None
     patients = list({s.patient_id: s.patient for s in sessions}.values())
     AuditEvent.record_many("view_roster", actor=clinician, patients=patients, detail=day.isoformat())
-    return Day(day, zone, sessions, preparation.intentions_for(sessions), next_busy)
+    ids = [p.id for p in patients]
+    unreviewed = set(ids) - intakes.reviewed(ids) if ids else set()
+    return Day(day, zone, sessions, preparation.intentions_for(sessions), next_busy, unreviewed)

@@ -24,11 +24,13 @@ from ..access import patients_only
 from ..access import public
 from ..access import roles
 from ..forms import EmptyForm
+from ..intake import intakes
 from ..links import external_url
 from ..links import host
 from ..localtime import to_local
 from ..models import CANCELLED
 from ..models import CLINICIAN
+from ..models import DOSING_KINDS
 from ..models import Intention
 from ..models import PATIENT
 from ..models import TreatmentSession
@@ -79,6 +81,7 @@ def _render_session_form(form: SessionForm, patient: User, session: TreatmentSes
         form=form,
         patient=patient,
         session=session,
+        ask_intake=session is None and not intakes.reviewed([patient.id]),
         zone=zone,
         zone_now=to_local(utcnow(), zone),
         coming=record.coming_sessions(_me(), patient, session),
@@ -103,6 +106,13 @@ def _schedule(form: SessionForm, patient: User, zone: str, session: TreatmentSes
     """Book a session (or move one) from the form; show the form again with the reason if it cannot be."""
     if form.validate_on_submit():
         when = {"kind": form.kind.data, "wall": form.wall, "duration_minutes": form.minutes, "zone": zone}
+        unconfirmed = session is None and form.kind.data in DOSING_KINDS and not form.intake_ok.data
+        if unconfirmed and not intakes.reviewed([patient.id]):
+            # A clinical decision, so it asks and never blocks: the clinician confirms and books.
+            form.intake_ok.errors = [
+                f"{patient.name}'s intake screening is not reviewed. Review it first, or tick the box to book anyway."
+            ]
+            return _render_session_form(form, patient, session, zone)
         try:
             if session is None:
                 saved = scheduling.book(patient, by=_me(), **when)
@@ -209,6 +219,7 @@ def roster():
         sessions=day.sessions,
         next_busy=day.next_busy,
         intentions=day.intentions,
+        unreviewed=day.unreviewed,
         calendar_on=me.calendar_token_hash is not None,
         button=EmptyForm(),
     )

@@ -7,10 +7,12 @@ from flask import url_for
 from ..db import columns
 from ..db import Prepared
 from ..db import row_to
+from ..guides import library as guides
 from ..journey import preparation
 from ..journey import scheduling
 from ..localtime import to_local
 from ..models import CheckIn
+from ..models import Intake
 from ..models import MoodEntry
 from ..models import TreatmentSession
 from ..models import User
@@ -68,6 +70,9 @@ LAST_ENTRY = Prepared(
     f"SELECT {columns(MoodEntry)} FROM mood_entry"  # nosec B608: SQL from module constants; every value is a bound parameter
     " WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC, id DESC LIMIT 1"
 )
+INTAKE = Prepared(
+    "SELECT status, requested_by_id FROM intake WHERE patient_id = ? ORDER BY created_at DESC, id DESC LIMIT 1"
+)
 CARE_TEAM = Prepared(
     """SELECT u.name FROM care_relationship c JOIN "user" u ON u.id = c.clinician_id
     WHERE c.patient_id = ? AND c.active = ? ORDER BY u.name"""
@@ -101,6 +106,8 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
     entries = [row_to(MoodEntry, row) for row in DAY_ENTRIES.run(patient.id, _day(now_local.date()))]
     found = entries[0] if entries else LAST_ENTRY.one(patient.id)
     last = found if found is None or isinstance(found, MoodEntry) else row_to(MoodEntry, found)
+    stage = guides.stage_of(sessions, now)
+    intake = INTAKE.one(patient.id)
     return {
         "greeting": greeting(now_local),
         "today": now_local,
@@ -112,7 +119,23 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
         "care_team": [name for (name,) in CARE_TEAM.run(patient.id, True)],
         "last_checkins": answered,
         **journey(patient, now, sessions),
+        "intake": _intake_card(intake, stage),
+        "guide": guides.for_stage(stage),
     }
+
+
+def _intake_card(latest: tuple | None, stage: str) -> str | None:
+    """What Today says about the intake: "start" or "continue" it, "again" when the clinic asked; else None.
+
+    Someone already in treatment who never had an intake (they joined before the clinic used it)
+    is not asked on Today; their clinician can ask them again.
+    """
+    if latest is None:
+        return "start" if stage in ("before", "day") else None
+    status, requested_by = latest
+    if status != Intake.status.default:  # sent
+        return None
+    return "again" if requested_by else "continue"
 
 
 _day = MoodEntry.local_day.db_value

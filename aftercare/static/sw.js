@@ -1,9 +1,9 @@
 // aftercare service worker, served at /sw.js so that its scope is the whole app.
 //
 // Rules, because pages carry health data:
-// - HTML is never written to a cache. Only the three public pages below, fetched
-//   without cookies at install time, are kept, so offline there is always a way
-//   to crisis resources (CLIN-05). The offline inbox page holds no one's messages:
+// - HTML is never written to a cache. Only the public pages below and the guides,
+//   fetched without cookies at install time, are kept, so offline there is always a
+//   way to crisis resources (CLIN-05) and to what to expect. The offline inbox page holds no one's messages:
 //   inbox.js fills it from the copy the page kept in localStorage.
 // - Static files are cached; APIs and everything else go to the network untouched.
 // - Entries saved offline wait in the IndexedDB outbox (outbox.js), not in a cache;
@@ -44,6 +44,7 @@ self.addEventListener("install", (event) => {
         ...PAGES.map((url) => new Request(url, { credentials: "omit", cache: "no-cache" })),
         ...FILES.map((url) => new Request(url, { credentials: "omit" })),
       ]);
+      await cacheGuides(cache);
       await self.skipWaiting();
     })(),
   );
@@ -84,12 +85,51 @@ async function page(request, url) {
     refreshPublicPages();
     return response;
   } catch (error) {
-    return fromShell(OFFLINE_PAGES[url.pathname] ?? "/offline");
+    return offlinePage(url.pathname);
   }
 }
 
-// Offline, these paths get their own page from the shell; every other page gets /offline.
+// Offline, these paths get their own page from the shell; a guide kept for offline reading is
+// itself; every other page gets /offline.
 const OFFLINE_PAGES = { "/crisis": "/crisis", "/inbox": "/inbox/offline" };
+
+async function offlinePage(path) {
+  if (OFFLINE_PAGES[path]) return fromShell(OFFLINE_PAGES[path]);
+  if (path === "/guides" || path.startsWith("/guides/")) {
+    const guide = await caches.match(path, { cacheName: CACHE, ignoreVary: true });
+    if (guide) return guide;
+  }
+  return fromShell("/offline");
+}
+
+// The "what to expect" guides hold no one's data: kept for offline reading, signed out like the
+// pages above. The clinic edits them, so the list is asked for at install and on each refresh;
+// a guide that fails to arrive does not stop the worker (the next refresh tries again).
+const GUIDES = "/guides/offline.json";
+
+async function cacheGuides(cache) {
+  try {
+    const listed = await fetch(new Request(GUIDES, { credentials: "omit", cache: "no-cache" }));
+    if (listed.status !== 200) return;
+    const { pages } = await listed.json();
+    const keep = new Set();
+    for (const path of Array.isArray(pages) ? pages : []) {
+      if (typeof path !== "string" || !(path === "/guides" || path.startsWith("/guides/"))) continue;
+      const response = await fetch(new Request(path, { credentials: "omit", cache: "no-cache" }));
+      if (response.status === 200) {
+        await cache.put(path, response);
+        keep.add(new URL(path, self.location.origin).href);
+      }
+    }
+    // A guide the clinic hid is no longer kept.
+    for (const request of await cache.keys()) {
+      const path = new URL(request.url).pathname;
+      if (path.startsWith("/guides/") && !keep.has(request.url)) await cache.delete(request);
+    }
+  } catch {
+    // offline or a bad answer: keep what is cached
+  }
+}
 
 // The crisis and offline pages carry the clinic's own lines and phone number, which an
 // administrator may change: while online, fetch them again every few hours (signed out, like
@@ -111,6 +151,7 @@ async function refreshPublicPages() {
       const response = await fetch(new Request(path, { credentials: "omit", cache: "no-cache" }));
       if (response.status === 200) await cache.put(path, response);
     }
+    await cacheGuides(cache);
   } catch {
     checkedAt = 0; // offline after all: next time
   }
