@@ -1,6 +1,7 @@
 """A demo clinic: an admin, two clinicians and eight patients with four months of self-reports."""
 
 import datetime as dt
+import json
 import math
 import random
 import time
@@ -16,6 +17,8 @@ from peewee import chunked
 from . import scale as clinic_scale
 from . import settings
 from .db import db
+from .intake import intakes
+from .intake import questions
 from .journey import scheduling
 from .localtime import local_day
 from .localtime import to_local
@@ -27,6 +30,7 @@ from .models import CLINICIAN
 from .models import COMPLETED
 from .models import Delivery
 from .models import Device
+from .models import Intake
 from .models import Intention
 from .models import JournalEntry
 from .models import MoodEntry
@@ -43,6 +47,8 @@ from .models import SCHEDULED
 from .models import TreatmentSession
 from .models import User
 from .models import utcnow
+from .models.intake import REVIEWED
+from .models.intake import SUBMITTED
 from .passwords import hash_password
 from .playlists.demo import seed_demo_playlists
 from .reminders import planner
@@ -401,6 +407,7 @@ def demo_command(scale):
                 patient.mood_nudge_at = MOOD_NUDGES[login]
                 patient.save()
             load_inbox(patient, login, now, users)
+            load_intake(patient, login, now)
             planner.plan(patient, now)  # the reminders their sessions, questionnaires and nudge call for
         demo_device(users["dana"], "dana", "Chrome on Android")  # hears of new safety alerts (CLIN-03)
         AuditEvent.record("demo_loaded", actor=None)
@@ -573,6 +580,73 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
             defaults={"explore": INTENTIONS[2][0], "let_go": INTENTIONS[2][1], "carry": INTENTIONS[2][2]},
         )
     scheduling.series_changed(patient)
+
+
+# A demo patient's intake answers where nothing needs a clinician's eye (weight and height are added per patient).
+DEMO_INTAKE_CLEAR = {
+    **dict.fromkeys(("bp", "heart", "brain", "pressure", "liver", "seizures", "bladder", "apnoea"), "no"),
+    **dict.fromkeys(("pregnant", "conceiving", "breastfeeding"), "no"),
+    **dict.fromkeys(("psychosis", "mania", "dissociative", "eating", "hospital", "suicidal_now", "attempt_past"), "no"),
+    "weight_unit": "kg",
+    "height_unit": "cm",
+    "audit_c1": "1",
+    "audit_c2": "0",
+    "audit_c3": "0",
+    "sex": "unsaid",
+    "cannabis": "never",
+    "stimulants": "never",
+    "dissociatives_before": "no",
+    "reaction": "no",
+    "driver": "My partner",
+}
+# Every demo patient answered the intake before their first session, and their clinician reviewed
+# it. Priya's clinician asked her to answer again this week; her new answers wait for review, with
+# a highlighted answer (the panel and the roster show it as not reviewed).
+DEMO_INTAKE_EXTRA = {
+    "luis": {"bp": "yes", "bp_treated": "yes", "medicines": ["benzodiazepine"]},
+    "marcus": {"cannabis": "weekly"},
+    "priya": {"audit_c1": "3", "audit_c2": "1", "audit_c3": "0", "sex": "female"},
+}
+DEMO_INTAKE_AGAIN = ("priya", {"attempt_past": "yes", "medicines": ["lamotrigine"]})
+
+
+def load_intake(patient: User, login: str, now: dt.datetime) -> None:
+    """The patient's intake, sent two days after joining and reviewed; Priya's second one waits."""
+    if Intake.select().where(Intake.patient == patient).exists():
+        return
+    seed = sum(map(ord, login))
+    answers = {
+        **DEMO_INTAKE_CLEAR,
+        "weight": str(55 + seed % 35),
+        "height": str(155 + seed % 35),
+        **DEMO_INTAKE_EXTRA.get(login, {}),
+    }
+    form = intakes.current_form()
+    clinician = patient.clinicians()[0]
+
+    def sent(answers: dict, started: dt.datetime, **fields) -> None:
+        read = questions.read(intakes.sections(form), answers, complete=True)
+        Intake.create(
+            patient=patient,
+            form=form,
+            answers=json.dumps(dict(read)),
+            created_at=started,
+            updated_at=started + dt.timedelta(days=1),
+            submitted_at=started + dt.timedelta(days=1),
+            **fields,
+        )
+
+    joined = patient.created_at
+    sent(
+        answers,
+        joined,
+        status=REVIEWED,
+        reviewed_at=joined + dt.timedelta(days=2),
+        reviewed_by=clinician,
+        review_note="Read before the first session. Blood pressure to be checked on the day.",
+    )
+    if login == DEMO_INTAKE_AGAIN[0]:
+        sent({**answers, **DEMO_INTAKE_AGAIN[1]}, now - dt.timedelta(days=3), status=SUBMITTED, requested_by=clinician)
 
 
 def ensure_session(

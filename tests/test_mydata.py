@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 from aftercare.exports import spreadsheet_safe
+from aftercare.intake import intakes
 from aftercare.journal import voice
 from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
@@ -90,6 +91,11 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
     checkin(patient, "gad7", [2, 2, 2, 2, 2, 2, 2])
     mood(other, 3, "the other patient's private note")
     checkin(other, "phq9", [3] * 8 + [2])
+    mine, theirs = intakes.to_answer(patient), intakes.to_answer(other)
+    intakes.save(patient, mine, {"weight": "154", "weight_unit": "lb"}, version=str(mine.form_id), send=False)
+    intakes.save(
+        other, theirs, {"medicines_other": "the other patient's pills"}, version=str(theirs.form_id), send=False
+    )
     auth.login(patient)
 
     status, headers, body = download(client)
@@ -123,10 +129,15 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
         "mood_entries",
         "checkins",
         "safety_alerts",
+        "intake",
         "sessions",
         "journal",
         "reminders",
     }
+    [intake] = data["intake"]
+    assert intake["status"] == "Being filled in"
+    assert intake["answers"] == [{"question": "Your weight", "answer": "69.9 kg (entered as 154 lb)"}]
+    assert b"the other patient's pills" not in body
     assert data["account"]["email"] == patient.email
     assert data["account"]["name"] == "Pat Example"
     assert data["account"]["quiet_hours"] == {"start": "21:00", "end": "08:00"}

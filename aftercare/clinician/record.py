@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from ..intake import intakes
 from ..journal.entries import shared_for_patient
 from ..journey.record import patient_sessions
 from ..localtime import local_day
@@ -48,6 +49,7 @@ def open_record(clinician: User, patient: User, range_key=None) -> dict:
         "timeline": {"window": window, "mood": mood_chart, "scores": score_charts},
         "patient": patient,
         "row": panel.row_for(patient),
+        "intake": intakes.latest(patient),
         "alerts": list(alerts),
         "moods": list(moods),
         "checkins": list(checkins),

@@ -1,12 +1,11 @@
-"""The guides: the starting set, the clinic's edits (each a new version), and the guide for a patient's stage.
+"""The guides: the clinic's edits (each a new version), its own guides, and the guide for a patient's stage.
 
-Guides hold no patient data: they are public pages the service worker keeps for offline reading.
+The starting set (starting.toml) is put in by migration 0010. Guides hold no patient data: they are
+public pages the service worker keeps for offline reading.
 """
 
 import datetime as dt
 import re
-import tomllib
-from pathlib import Path
 
 from peewee import fn
 
@@ -20,7 +19,6 @@ from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 
-STARTING = Path(__file__).with_name("starting.toml")
 STAGES = {
     "before": "Before your first session",
     "day": "The day of a session",
@@ -35,32 +33,11 @@ TITLE_MAX, SUMMARY_MAX, BODY_MAX = 120, 240, 8000
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def ensure_starting() -> None:
-    """Add the starting guides the first time (a clinic that deleted them all gets them back)."""
-    if Guide.select().exists():
-        return
-    with STARTING.open("rb") as handle:
-        data = tomllib.load(handle)
-    with db.atomic():
-        for position, guide in enumerate(data["guides"], start=1):
-            Guide.insert(
-                slug=guide["slug"],
-                stage=guide["stage"],
-                title=guide["title"],
-                summary=guide["summary"],
-                body=guide["body"].strip(),
-                reviewed_on=data["reviewed_on"],
-                position=position,
-            ).on_conflict_ignore().execute()
-
-
 def published() -> list[Guide]:
-    ensure_starting()
     return list(Guide.select().where(Guide.active == True).order_by(Guide.position, Guide.id))  # noqa: E712
 
 
 def find(slug: str) -> Guide | None:
-    ensure_starting()
     return Guide.get_or_none(Guide.slug == slug)
 
 
@@ -98,15 +75,13 @@ def stage_of(sessions: list[TreatmentSession], now: dt.datetime | None = None) -
 
 
 def for_stage(stage: str) -> Guide | None:
-    """The first guide shown for a stage (Today asks on every visit: one query once the guides exist)."""
-    query = (
-        Guide.select().where(Guide.stage == stage, Guide.active == True).order_by(Guide.position, Guide.id)  # noqa: E712
+    """The first guide shown for a stage (Today asks on every visit: one query)."""
+    return (
+        Guide.select()
+        .where(Guide.stage == stage, Guide.active == True)  # noqa: E712
+        .order_by(Guide.position, Guide.id)
+        .first()
     )
-    found = query.first()
-    if found is None and not Guide.select().exists():
-        ensure_starting()
-        found = query.first()
-    return found
 
 
 def _checked(title: str, summary: str, body: str, stage: str) -> dict:

@@ -143,8 +143,10 @@ def read(sections: list[Section], form, *, complete: bool) -> Answers:
             answers.pop(q.key, None)
             answers.pop(f"{q.key}_entered", None)
             answers.errors.pop(q.key, None)
+        elif complete and q.type == "multi" and q.key not in answers and q.key not in answers.errors:
+            answers[q.key] = []  # a form sends no unticked box: none of these
         elif complete and q.required and q.key not in answers and q.key not in answers.errors:
-            answers.errors[q.key] = "Please answer this question." if q.type != "multi" else "Please choose."
+            answers.errors[q.key] = "Please answer this question."
     return answers
 
 
@@ -171,7 +173,7 @@ def _read_one(q: Question, form, answers: Answers) -> None:
         values = [v for v in _getlist(form, q.key) if isinstance(v, str) and v]
         if any(v not in q.values for v in values):
             answers.errors[q.key] = "Please choose from the answers shown."
-        else:
+        elif values:
             answers[q.key] = [value for value, _ in q.choices if value in values]
     elif q.type == "text":
         value = _get(form, q.key)

@@ -1,10 +1,13 @@
 """Before treatment: the intake questionnaire's versions, each patient's intake, and the "what to expect" guides.
 
-The guides' starting set is added by the app the first time it is asked for (aftercare/guides.py),
-as is the questionnaire's first version (aftercare/intake/intakes.py).
+The guides start with the set shipped in aftercare/guides/starting.toml (the clinic edits them
+from then on). The questionnaire's first version is made by the app when it is first asked for
+(aftercare/intake/intakes.py), as is each new one the shipped questions call for.
 """
 
 import datetime
+import tomllib
+from pathlib import Path
 
 from peewee import BooleanField
 from peewee import CharField
@@ -66,3 +69,16 @@ def up(migrator, db):
         updated_at = DateTimeField(default=_now)
 
     db.create_tables([IntakeForm, Intake, Guide])
+
+    with (Path(__file__).parent.parent / "guides" / "starting.toml").open("rb") as handle:
+        starting = tomllib.load(handle)
+    for position, guide in enumerate(starting["guides"], start=1):
+        Guide.insert(
+            slug=guide["slug"],
+            stage=guide["stage"],
+            title=guide["title"],
+            summary=guide["summary"],
+            body=guide["body"].strip(),
+            reviewed_on=starting["reviewed_on"],
+            position=position,
+        ).execute()

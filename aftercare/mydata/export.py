@@ -15,6 +15,7 @@ from peewee import fn
 from ..db import db
 from ..exports import iso
 from ..exports import Section
+from ..intake.export import intake_section
 from ..journal.export import journal_section
 from ..journey.export import sessions_section
 from ..models import AuditEvent
@@ -70,6 +71,7 @@ SECTIONS = [
     mood_section,
     checkins_section,
     alerts_section,
+    intake_section,
     sessions_section,
     journal_section,
     reminders_section,
