@@ -176,9 +176,9 @@ def needs_review(patient_ids) -> set[int]:
 
 
 def reviewed(patient_ids: list[int]) -> set[int]:
-    """The patients (of these ids) who have an intake a clinician has reviewed."""
+    """The patients (of these ids) whose intake a clinician has reviewed, with no newer one sent and waiting."""
     query = Intake.select(Intake.patient).where(Intake.patient.in_(patient_ids), Intake.status == REVIEWED)
-    return {patient_id for (patient_id,) in query.distinct().tuples()}
+    return {patient_id for (patient_id,) in query.distinct().tuples()} - needs_review(patient_ids)
 
 
 def highlights(intake: Intake) -> list[review.Highlight]:

@@ -86,6 +86,10 @@ function showWhatApplies() {
   for (const block of form.querySelectorAll("[data-when]")) {
     block.hidden = !holds(block.dataset.when, fields);
   }
+  // Centimetres, or feet and inches: only the boxes of the unit chosen.
+  for (const block of form.querySelectorAll("[data-unit-of]")) {
+    block.hidden = (fields[block.dataset.unitOf] || "cm") !== block.dataset.unit;
+  }
 }
 
 if (form) {

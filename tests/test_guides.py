@@ -1,0 +1,151 @@
+"""The "what to expect" guides: plain enough for a tired reader, the right one for each stage, public,
+listed for offline reading, and edited by the clinic as new versions."""
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from aftercare.guides import library
+from aftercare.models import AuditEvent
+from aftercare.models import Guide
+from aftercare.models import TreatmentSession
+from aftercare.models import utcnow
+from tests.conftest import post_form
+from tests.factories import make_admin
+from tests.factories import make_clinician
+from tests.factories import make_patient
+from tests.factories import make_session
+
+STARTING = tomllib.loads((Path(__file__).parent.parent / "aftercare" / "guides" / "starting.toml").read_text())
+READING_GRADE_MAX = 6.0  # Flesch-Kincaid grade: a tired reader, or one reading in a second language
+
+
+def syllables(word: str) -> int:
+    """Count a word's syllables the usual rough way: vowel groups, less a silent final e."""
+    word = word.lower().strip("'")
+    if len(word) <= 3:
+        return 1
+    word = re.sub(r"(?:[^laeiouy]es|ed|[^laeiouy]e)$", "", word)
+    word = re.sub(r"^y", "", word)
+    return max(1, len(re.findall(r"[aeiouy]{1,2}", word)))
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a guide; a list item and a line introducing a list count as one each."""
+    text = re.sub(r"^- (.*)$", r"\1.", text, flags=re.M)
+    return [s for s in re.split(r"[.!?:]+\s|\n\s*\n", text) if re.search(r"[A-Za-z]", s)]
+
+
+def reading_grade(text: str) -> float:
+    """Flesch-Kincaid grade level."""
+    words = re.findall(r"[A-Za-z][A-Za-z']*", text)
+    return 0.39 * len(words) / len(sentences(text)) + 11.8 * sum(map(syllables, words)) / len(words) - 15.59
+
+
+@pytest.mark.parametrize("guide", STARTING["guides"], ids=[g["slug"] for g in STARTING["guides"]])
+def test_each_starting_guide_reads_plainly(guide):
+    assert reading_grade(guide["body"]) <= READING_GRADE_MAX
+    assert max(len(s.split()) for s in sentences(guide["body"])) <= 25  # no long sentence
+
+
+def test_a_long_sentence_reads_harder():
+    plain = "Rest today. Drink water. Call us if you feel unwell."
+    dense = "Following administration, patients frequently experience considerable dissociative phenomena necessitating observation."
+    assert reading_grade(plain) < 3 < READING_GRADE_MAX < reading_grade(dense)
+
+
+NOW = dt.datetime(2026, 6, 10, 12, 0)
+
+
+@pytest.mark.parametrize(
+    "sessions, stage",
+    [
+        ([], "before"),
+        ([("infusion", 24 * 5, "scheduled")], "before"),  # the first session in five days
+        ([("infusion", 30, "scheduled")], "day"),  # tomorrow
+        ([("integration", 30, "scheduled")], "before"),  # not a dosing session
+        ([("infusion", -2, "completed")], "first24"),
+        ([("infusion", -23, "completed")], "first24"),
+        ([("infusion", -25, "completed")], "window"),
+        ([("infusion", -71, "completed")], "window"),
+        ([("infusion", -80, "completed"), ("infusion", 24 * 6, "scheduled")], "between"),
+        ([("infusion", -80, "completed"), ("booster", 20, "scheduled")], "day"),
+        ([("infusion", -2, "cancelled")], "before"),
+        ([("infusion", -24 * 30, "completed"), ("im", -3, "completed")], "first24"),
+    ],
+)
+def test_the_stage_of_treatment(sessions, stage):
+    rows = [
+        TreatmentSession(kind=kind, starts_at=NOW + dt.timedelta(hours=hours), status=status)
+        for kind, hours, status in sessions
+    ]
+    assert library.stage_of(rows, NOW) == stage
+
+
+def test_guides_are_public_and_listed_for_offline_reading(client):
+    listed = client.get("/guides/offline.json")
+    assert listed.status_code == 200
+    pages = listed.get_json()["pages"]
+    assert pages[0] == "/guides" and len(pages) == 1 + len(STARTING["guides"])
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers
+    page = client.get("/guides/the-first-24-hours").get_data(as_text=True)
+    assert "Do not drive, cycle or use machines for 24 hours." in page
+    assert "Version 1 · last reviewed by your clinic on 1 December 2026" in page
+    assert client.get("/guides/no-such-guide").status_code == 404
+
+
+def test_the_clinic_edits_a_guide_as_a_new_version(client, auth, app):
+    admin = make_admin()
+    auth.login(admin)
+    before = Guide.get(Guide.slug == "the-first-24-hours")
+    path = "/admin/guides/the-first-24-hours"
+    form = {"title": before.title, "summary": before.summary, "stage": before.stage, "active": "y"}
+    response = post_form(client, path, {**form, "body": "Rest. Our nurse calls you the next morning."})
+    assert response.status_code == 302
+    after = Guide.get_by_id(before.id)
+    assert (after.version, after.reviewed_on, after.body) == (
+        2,
+        utcnow().date(),
+        "Rest. Our nurse calls you the next morning.",
+    )
+    assert AuditEvent.select().where(AuditEvent.action == "guide_changed").count() == 1
+    # Bad input: a clear message, nothing changed.
+    response = post_form(client, path, {**form, "title": "", "body": "x"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Please give a title of 3 to 120 characters." in page and "Please write the guide in 20 to" in page
+    assert Guide.get_by_id(before.id).version == 2
+    # Hidden: no longer public, no longer kept offline.
+    post_form(client, path, {**form, "body": after.body, "active": ""})
+    assert client.get("/guides/the-first-24-hours").status_code == 404
+    assert "/guides/the-first-24-hours" not in client.get("/guides/offline.json").get_json()["pages"]
+
+
+def test_the_clinic_adds_its_own_guide(client, auth):
+    auth.login(make_admin())
+    fields = {"title": "Parking at the clinic", "summary": "Where to park", "stage": "before"}
+    response = post_form(
+        client, "/admin/guides", {**fields, "body": "Park behind the building. The first hour is free."}
+    )
+    assert response.status_code == 302
+    assert "/guides/parking-at-the-clinic" in client.get("/guides/offline.json").get_json()["pages"]
+
+
+@pytest.mark.parametrize(
+    "hours_since, title",
+    [(None, "Before your first session"), (2, "The first 24 hours"), (50, "The window of clarity: days 1 to 3")],
+)
+def test_today_offers_the_guide_for_the_patients_stage(client, auth, hours_since, title):
+    make_admin()
+    patient = make_patient(make_clinician())
+    if hours_since is not None:
+        make_session(patient, starts_at=utcnow() - dt.timedelta(hours=hours_since), status="completed")
+    auth.login(patient)
+    page = client.get("/home").get_data(as_text=True)
+    assert f"<strong>{title}</strong>" in page
