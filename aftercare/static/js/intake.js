@@ -1,7 +1,7 @@
 // The intake questions: nothing typed is lost. Every change is kept on this phone at once
 // (localStorage, this patient's key) and sent as the draft when there is a connection; offline, it
-// waits and goes when the phone is back online or on the next visit. A copy newer than the
-// server's draft is put back into the form when the page opens. Questions that depend on an
+// waits and goes when the phone is back online or on the next visit. A copy the server never
+// acknowledged is put back into the form when the page opens. Questions that depend on an
 // earlier answer show only when they apply.
 
 const form = document.querySelector("[data-intake]");
@@ -149,10 +149,11 @@ if (form) {
     timer = setTimeout(send, 600);
   }
 
-  // A copy on this phone newer than the server's draft (answered offline, never sent) comes back.
+  // Answers kept on this phone and never acknowledged by the server (answered offline, or the page
+  // closed before they went) come back and are sent. Not by comparing clocks: a send that was on
+  // its way when the connection dropped can land after newer answers were kept here.
   const local = readLocal(owner);
-  const serverAt = Date.parse(form.dataset.intakeUpdated) || 0;
-  if (local && local.intake === intakeId && !local.sent && local.at > serverAt) {
+  if (local && local.intake === intakeId && !local.sent) {
     fill(local.fields);
     say("Answers saved on this phone are back in the form.");
     send();
