@@ -18,6 +18,7 @@ from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
 from aftercare.models import CheckIn
 from aftercare.models import ClinicSetting
+from aftercare.models import Intake
 from aftercare.models import Invite
 from aftercare.models import LoginThrottle
 from aftercare.models import MoodDay
@@ -284,6 +285,8 @@ def closed_patient(clinician, days_ago):
     Invite.update(used_at=utcnow()).where(Invite.id == invite.id).execute()
     mood(patient, 4, "a note")
     checkin(patient, "phq9", [2] * 8 + [1])  # raises an alert
+    intake = intakes.to_answer(patient)
+    intakes.save(patient, intake, {"bp": "no"}, version=str(intake.form_id), send=False)
     LoginThrottle.insert(account_key=LoginThrottle.key_for(patient.email), attempts=1, window_start=utcnow()).execute()
     retention.close_account(patient)
     # Closing ended its sessions; a stray row shows the purge would take one with it.
@@ -299,6 +302,7 @@ def rows_of(patient):
         "mood_days": MoodDay.select().where(MoodDay.patient == patient.id).count(),
         "checkins": CheckIn.select().where(CheckIn.patient == patient.id).count(),
         "alerts": SafetyAlert.select().where(SafetyAlert.patient == patient.id).count(),
+        "intakes": Intake.select().where(Intake.patient == patient.id).count(),
         "care_links": CareRelationship.select().where(CareRelationship.patient == patient.id).count(),
         "sessions": WebSession.select().where(WebSession.user == patient.id).count(),
         "invites": Invite.select().where(Invite.email == patient.email).count(),
