@@ -9,7 +9,10 @@ import re
 
 from peewee import fn
 
+from ..db import columns
 from ..db import db
+from ..db import Prepared
+from ..db import row_to
 from ..inputs import clean_text
 from ..inputs import Invalid
 from ..models import AuditEvent
@@ -74,14 +77,17 @@ def stage_of(sessions: list[TreatmentSession], now: dt.datetime | None = None) -
     return "between" if held else "before"
 
 
+# On Today at every visit (db.Prepared): the first guide shown for the patient's stage.
+FOR_STAGE = Prepared(
+    f"SELECT {columns(Guide)} FROM guide"  # nosec B608: SQL from module constants; every value is a bound parameter
+    " WHERE stage = ? AND active = ? ORDER BY position, id LIMIT 1"
+)
+
+
 def for_stage(stage: str) -> Guide | None:
-    """The first guide shown for a stage (Today asks on every visit: one query)."""
-    return (
-        Guide.select()
-        .where(Guide.stage == stage, Guide.active == True)  # noqa: E712
-        .order_by(Guide.position, Guide.id)
-        .first()
-    )
+    """The first guide shown for a stage of treatment, or None."""
+    row = FOR_STAGE.one(stage, True)
+    return row_to(Guide, row) if row else None
 
 
 def _checked(title: str, summary: str, body: str, stage: str) -> dict:
