@@ -324,3 +324,19 @@ def test_a_clinic_question_keeps_old_answers_meaning(app):
     third = intakes.remove_question("clinic_1", by=admin)
     assert "needle" in second.questions and "needle" not in third.questions
     assert intakes.current_form().id == third.id
+
+
+def test_answers_sent_from_another_tab_are_not_changed(app, client, patient):
+    html, token = page_of(client)
+    intake_id, version = hidden(html, "intake"), hidden(html, "version")
+    form = {"csrf_token": token, "intake": intake_id, "version": version, **CLEAR}
+    assert client.post("/intake", data={**form, "action": "send"}).status_code == 302
+    # The other tab still shows the form: saving it again changes nothing and says why.
+    response = client.post("/intake", data={**form, "driver": "Someone else", "action": "save"})
+    assert response.status_code == 302
+    assert "already sent" in client.get("/intake").get_data(as_text=True)
+    api_token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    body = {"intake": int(intake_id), "version": int(version), "fields": {"driver": "Someone else"}}
+    response = client.post("/api/v1/intake/draft", json=body, headers={"X-CSRFToken": api_token})
+    assert response.status_code == 409 and "already sent" in response.get_json()["message"]
+    assert Intake.get_by_id(intake_id).answer_dict["driver"] == CLEAR["driver"]

@@ -59,6 +59,34 @@ def document() -> dict:
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
             },
             "schemas": {
+                "IntakeDraftIn": {
+                    "type": "object",
+                    "required": ["intake", "version", "fields"],
+                    "properties": {
+                        "intake": {"type": "integer", "minimum": 1, "description": "The patient's own draft."},
+                        "version": {"type": "integer", "description": "The questionnaire version the page showed."},
+                        "fields": {
+                            "type": "object",
+                            "description": "The form's fields by name: a string, or a list for ticked boxes.",
+                            "additionalProperties": {
+                                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+                            },
+                        },
+                    },
+                },
+                "IntakeDraft": {
+                    "type": "object",
+                    "required": ["saved", "errors", "crisis"],
+                    "properties": {
+                        "saved": {"type": "boolean"},
+                        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "crisis": {
+                            "type": "boolean",
+                            "description": "Thoughts of ending their life now: show crisis resources now (an alert is open).",
+                        },
+                        "updated_at": {"type": "string", "format": "date-time"},
+                    },
+                },
                 "Error": {
                     "type": "object",
                     "required": ["error", "message"],
@@ -315,6 +343,24 @@ def document() -> dict:
                     "responses": {
                         "201": _json("Journal", "Stored, private to the patient"),
                         "200": _json("Journal", "Already stored under this client_id: the original"),
+                        **COMMON_ERRORS,
+                    },
+                },
+            },
+            "/api/v1/intake/draft": {
+                "post": {
+                    "summary": "Save the intake answers so far as the patient's draft (sent again as they change)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntakeDraftIn"}}},
+                    },
+                    "responses": {
+                        "200": _json("IntakeDraft", "Saved: every answer that could be read; `errors` names the rest"),
+                        "404": _error("Not one of this patient's intakes."),
+                        "409": _error(
+                            "Already sent, or the clinic changed the questions (`version` is the new one; "
+                            "the answers were kept): reload the page."
+                        ),
                         **COMMON_ERRORS,
                     },
                 },

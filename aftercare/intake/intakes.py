@@ -98,7 +98,7 @@ def save(patient: User, intake: Intake, form, *, version: str, send: bool) -> tu
     with db.atomic():
         # The draft as it is now: sent from another tab a moment ago, it is no longer a draft.
         fresh = Intake.get_or_none(Intake.id == intake.id, Intake.patient == patient, Intake.status == DRAFT)
-        if fresh is None:
+        if fresh is None:  # sent a moment ago (another tab): nothing more to save
             raise Invalid({"intake": "These answers were already sent to your clinic."})
         kept = dict(answers)  # the form holds every answer: one left empty is no longer kept
         for key in answers.errors:

@@ -40,14 +40,19 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
+ALREADY_SENT = "These answers were already sent to your clinic."
+
+
 def _draft_of(me: User, posted) -> Intake:
-    """The draft a submission names: the patient's own, else 404 (AC-02); already sent, 409."""
+    """The intake a submission names, if it is the patient's own; else 404 (AC-02)."""
     intake = Intake.get_or_none(Intake.id == (parse_id(posted) or 0), Intake.patient == me)
     if intake is None:
         abort(404)
-    if intake.status != DRAFT:
-        abort(409, "These answers were already sent to your clinic.")
     return intake
+
+
+def _conflict(message: str, **extra):
+    return jsonify(error="Conflict", message=message, **extra), 409
 
 
 # --------------------------------------------------------------------------- the patient
@@ -64,6 +69,9 @@ def answer():
             return _sent_page(me)
         return _form_page(intake, questions.fields_of(intake.answer_dict))
     intake = _draft_of(me, request.form.get("intake"))
+    if intake.status != DRAFT:  # sent from another tab a moment ago
+        flash(ALREADY_SENT, "info")
+        return redirect(url_for("intake.answer"))
     send = request.form.get("action") == "send"
     try:
         saved, crisis = intakes.save(me, intake, request.form, version=request.form.get("version", ""), send=send)
@@ -90,12 +98,14 @@ def save_draft():
     body = json_body()
     fields = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(fields, dict):
-        return jsonify(error="The answers were missing."), 400
+        return jsonify(error="Bad request", message="The answers (fields) were missing."), 400
     intake = _draft_of(me, body.get("intake"))
+    if intake.status != DRAFT:
+        return _conflict(ALREADY_SENT)
     try:
         saved, crisis = intakes.save(me, intake, fields, version=str(body.get("version", "")), send=False)
     except intakes.VersionChanged as changed:
-        return jsonify(error=CHANGED, version=changed.args[0].form_id), 409
+        return _conflict(CHANGED, version=changed.args[0].form_id)
     except Invalid as error:  # what could be read was saved; the rest is named
         return jsonify(saved=True, errors=error.fields, crisis=getattr(error, "crisis", False)), 200
     return jsonify(saved=True, errors={}, crisis=crisis, updated_at=saved.updated_at.isoformat() + "Z")
