@@ -1,9 +1,9 @@
 // aftercare service worker, served at /sw.js so that its scope is the whole app.
 //
 // Rules, because pages carry health data:
-// - HTML is never written to a cache. Only the public pages below and the guides,
-//   fetched without cookies at install time, are kept, so offline there is always a
-//   way to crisis resources (CLIN-05) and to what to expect. The offline inbox page holds no one's messages:
+// - HTML is never written to a cache. Only the public pages below (fetched without
+//   cookies at install) and the guides (with the first page after it) are kept, so
+//   offline there is always a way to crisis resources (CLIN-05) and to what to expect. The offline inbox page holds no one's messages:
 //   inbox.js fills it from the copy the page kept in localStorage.
 // - Static files are cached; APIs and everything else go to the network untouched.
 // - Entries saved offline wait in the IndexedDB outbox (outbox.js), not in a cache;
@@ -44,7 +44,6 @@ self.addEventListener("install", (event) => {
         ...PAGES.map((url) => new Request(url, { credentials: "omit", cache: "no-cache" })),
         ...FILES.map((url) => new Request(url, { credentials: "omit" })),
       ]);
-      await cacheGuides(cache);
       await self.skipWaiting();
     })(),
   );
@@ -69,6 +68,7 @@ self.addEventListener("fetch", (event) => {
 
   if (request.mode === "navigate") {
     event.respondWith(page(request, url));
+    event.waitUntil(refreshPublicPages());
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(staticAsset(request));
   } else if (url.pathname === "/manifest.webmanifest") {
@@ -81,9 +81,7 @@ self.addEventListener("fetch", (event) => {
 // must never sit in a cache on a shared or lost phone.
 async function page(request, url) {
   try {
-    const response = await fetch(request);
-    refreshPublicPages();
-    return response;
+    return await fetch(request);
   } catch (error) {
     return offlinePage(url.pathname);
   }
@@ -103,8 +101,8 @@ async function offlinePage(path) {
 }
 
 // The "what to expect" guides hold no one's data: kept for offline reading, signed out like the
-// pages above. The clinic edits them, so the list is asked for at install and on each refresh;
-// a guide that fails to arrive does not stop the worker (the next refresh tries again).
+// pages above. The clinic edits them, so the list is asked for with the first page after install
+// and on each refresh; a guide that fails to arrive is tried again at the next refresh.
 const GUIDES = "/guides/offline.json";
 
 async function cacheGuides(cache) {
@@ -144,6 +142,9 @@ async function refreshPublicPages() {
   checkedAt = Date.now();
   try {
     const cache = await caches.open(CACHE);
+    // The guides arrive with the first page after install, not during it: seven more pages there
+    // would hold up the worker's activation on a slow server.
+    if (!(await cache.match("/guides", { ignoreVary: true }))) await cacheGuides(cache);
     const cached = await cache.match("/crisis", { ignoreVary: true });
     const fetchedAt = Date.parse(cached?.headers.get("date") ?? "") || 0;
     if (Date.now() - fetchedAt < REFRESH_EVERY_MS) return;
