@@ -25,9 +25,8 @@ from tests.crash_server import Server
 ROOT = Path(__file__).resolve().parents[2]
 SCAN_SECONDS = 30  # crawling; then each attack module gets ATTACK_SECONDS
 LOW = 1  # wapiti's levels: 1 low, 2 medium, 3 high
-ATTACK_SECONDS = (
-    5  # with the crawl, about 2 minutes for the clinician and 1 for the patient: CI stays under half an hour
-)
+# With the crawl, about 2 minutes for the clinician and 1 for the patient: CI stays under half an hour.
+ATTACK_SECONDS = 5
 NEVER = ["/logout", "/my-data/close", "/account/password", "/account/sessions/*", "/account/recovery-codes"]
 
 
