@@ -40,6 +40,11 @@ def published() -> list[Guide]:
     return list(Guide.select().where(Guide.active == True).order_by(Guide.position, Guide.id))  # noqa: E712
 
 
+def every() -> list[Guide]:
+    """Every guide for the clinic's list: those shown to patients in their order, then the hidden ones."""
+    return list(Guide.select().order_by(Guide.active.desc(), Guide.position, Guide.id))
+
+
 def find(slug: str) -> Guide | None:
     return Guide.get_or_none(Guide.slug == slug)
 

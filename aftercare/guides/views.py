@@ -66,11 +66,9 @@ def manage():
         else:
             flash(f"“{guide.title}” added. Patients can read it now, online and offline.", "success")
             return redirect(url_for("guides.manage"))
-    ordered = library.published()
-    hidden = [g for g in library.Guide.select().where(library.Guide.active == False)]  # noqa: E712
     page = render_template(
         "guides/manage.html",
-        guides=ordered + hidden,
+        guides=library.every(),
         stages=library.STAGES,
         errors=errors,
         values=values,

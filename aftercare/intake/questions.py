@@ -9,8 +9,8 @@ Answers arrive as form fields named by question key (weight and height also carr
 in centimetres, and what the patient typed beside them ("154 lb", "5 ft 9 in").
 """
 
+import functools
 import json
-import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -58,14 +58,20 @@ class Section:
 
 
 def starting_sections() -> list[dict]:
-    """The starting questionnaire as plain data (what an IntakeForm row stores)."""
+    """The starting questionnaire as plain data (what an IntakeForm row stores): a fresh copy each call."""
+    return json.loads(_starting_json())
+
+
+@functools.cache
+def _starting_json() -> str:
+    """The shipped questions, read and parsed once per process (every saved draft compares against them)."""
     with STARTING.open("rb") as handle:
         sections = tomllib.load(handle)["sections"]
     for section in sections:
         for question in section["questions"]:
             if question["type"] == "yesno":
                 question["choices"] = YES_NO + ([UNSURE] if question.pop("unsure", False) else [])
-    return sections
+    return json.dumps(sections)
 
 
 def sections_of(data: str | list) -> list[Section]:
@@ -191,8 +197,7 @@ def _number(text: str) -> float | None:
     text = text.replace(",", ".").strip()
     if not re.fullmatch(r"[0-9]{1,4}(\.[0-9]{1,2})?", text):
         return None
-    value = float(text)
-    return value if math.isfinite(value) else None
+    return float(text)
 
 
 def _read_weight(q: Question, form, answers: Answers) -> None:

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from ..access import admins_only
 from ..access import clinicians_only
+from ..access import get_object_or_404
 from ..access import patient_for_staff
 from ..access import patients_only
 from ..forms import EmptyForm
@@ -45,10 +46,7 @@ ALREADY_SENT = "These answers were already sent to your clinic."
 
 def _draft_of(me: User, posted) -> Intake:
     """The intake a submission names, if it is the patient's own; else 404 (AC-02)."""
-    intake = Intake.get_or_none(Intake.id == (parse_id(posted) or 0), Intake.patient == me)
-    if intake is None:
-        abort(404)
-    return intake
+    return get_object_or_404(Intake, Intake.id == (parse_id(posted) or 0), Intake.patient == me)
 
 
 def _conflict(message: str, **extra):

@@ -12,11 +12,11 @@ from ..journey import preparation
 from ..journey import scheduling
 from ..localtime import to_local
 from ..models import CheckIn
-from ..models import Intake
 from ..models import MoodEntry
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..models.intake import DRAFT
 from ..selfreports import checkins
 from ..selfreports import instruments
 
@@ -133,7 +133,7 @@ def _intake_card(latest: tuple | None, stage: str) -> str | None:
     if latest is None:
         return "start" if stage in ("before", "day") else None
     status, requested_by = latest
-    if status != Intake.status.default:  # sent
+    if status != DRAFT:  # sent
         return None
     return "again" if requested_by else "continue"
 
