@@ -64,6 +64,7 @@ def register_blueprints(app):
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .circles.views import bp as circles_bp
     from .clinician.views import bp as clinician_bp
     from .guides.views import bp as guides_bp
     from .intake.views import bp as intake_bp
@@ -94,6 +95,7 @@ def register_blueprints(app):
     app.register_blueprint(reminders_bp)
     app.register_blueprint(intake_bp)
     app.register_blueprint(guides_bp)
+    app.register_blueprint(circles_bp)
 
 
 def register_commands(app):

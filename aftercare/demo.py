@@ -16,6 +16,7 @@ from peewee import chunked
 
 from . import scale as clinic_scale
 from . import settings
+from .circles.demo import seed_demo_circles
 from .db import db
 from .intake import intakes
 from .intake import questions
@@ -388,8 +389,10 @@ def demo_command(scale):
             users[login] = ensure_user(login, name, role, password_hash, totp_secret=DEMO_TOTP_SECRET)
         settings.update(timezone=CLINIC_ZONE)
         playlists = seed_demo_playlists(users["dana"])
+        people = dict(users)
         for name, login, zone, clinician, course in PATIENTS:
             patient = ensure_user(login, name, PATIENT, password_hash, timezone=zone)
+            people[login] = patient
             if patient.measures != ",".join(course.measures):
                 patient.measures = ",".join(course.measures)
                 patient.save()
@@ -409,6 +412,8 @@ def demo_command(scale):
             load_inbox(patient, login, now, users)
             load_intake(patient, login, now)
             planner.plan(patient, now)  # the reminders their sessions, questionnaires and nudge call for
+        for member in seed_demo_circles(people, CLINIC_ZONE, now):
+            planner.plan(member, now)  # a day and an hour before each meeting
         demo_device(users["dana"], "dana", "Chrome on Android")  # hears of new safety alerts (CLIN-03)
         AuditEvent.record("demo_loaded", actor=None)
     click.echo(f"Demo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")

@@ -10,6 +10,9 @@ import uuid
 
 import pyotp
 
+from aftercare.circles import board as circles_board
+from aftercare.circles import membership as circles_membership
+from aftercare.circles import organise as circles_organise
 from aftercare.journal import entries
 from aftercare.journal import voice
 from aftercare.models import ADMIN
@@ -243,3 +246,52 @@ def make_device(user, *, receiver=None, name="Chrome on Android", endpoint=None)
         auth=subscription["keys"]["auth"],
         name=name,
     )
+
+
+# --------------------------------------------------------------------------- circles
+
+
+def make_circle(facilitator, *, title="Thursday circle", capacity=10, audience="all", mode="in_person", **fields):
+    """A circle started through the staff's own path (organise.create), with the facilitator as its starter."""
+    data = {
+        "title": title,
+        "description": fields.pop("description", "Talk and a practice."),
+        "facilitator": str(facilitator.id),
+        "mode": mode,
+        "place": fields.pop("place", "Garden room, 14 Harbor Street"),
+        "link": fields.pop("link", "https://meet.example.org/circle"),
+        "capacity": str(capacity),
+        "audience": audience,
+    }
+    return circles_organise.create(data, by=facilitator)
+
+
+def make_meeting(circle, by, *, days=7, at="18:00", minutes=90, now=None):
+    """A meeting `days` from today at a wall-clock time in the clinic's zone."""
+    day = (utcnow() + dt.timedelta(days=days)).date()
+    return circles_organise.add_meeting(
+        circle, {"date": day.isoformat(), "time": at, "minutes": str(minutes)}, by=by, now=now
+    )
+
+
+def make_past_meeting(circle, *, days_ago=2, minutes=90):
+    """A meeting that has taken place (written directly: the staff's path refuses times past)."""
+    from aftercare.models import CircleMeeting
+
+    return CircleMeeting.create(
+        circle=circle, starts_at=utcnow() - dt.timedelta(days=days_ago), zone="America/New_York", minutes=minutes
+    )
+
+
+def join_circle(circle, patient, name=None, *, trusted=False):
+    member = circles_membership.join(circle, patient, name or f"Member {patient.id}")
+    if trusted:
+        member.trusted_at = utcnow()
+        member.save()
+    return member
+
+
+def make_post(circle, author, body="Hello, circle.", *, parent=None):
+    """A post through the board's own path; return (post, held)."""
+    data = {"body": body, "client_id": str(uuid.uuid4()), "parent": str(parent.id) if parent else ""}
+    return circles_board.write(circle, author, data)

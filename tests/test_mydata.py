@@ -115,6 +115,7 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
         "sessions.csv",
         "inbox.csv",
         "journal.csv",
+        "circle_posts.csv",
     }
     for name in archive.namelist():
         assert b"the other patient" not in archive.read(name)
@@ -134,6 +135,7 @@ def test_export_holds_everything_of_theirs_and_nothing_else(client, auth, clinic
         "sessions",
         "journal",
         "reminders",
+        "circles",
     }
     [intake] = data["intake"]
     assert intake["status"] == "Being filled in"

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from ..circles import board
+from ..circles import organise as circles
 from ..intake import intakes
 from ..journal.entries import shared_for_patient
 from ..journey.record import patient_sessions
@@ -45,12 +47,17 @@ def open_record(clinician: User, patient: User, range_key=None) -> dict:
     window, mood_chart, score_charts = history.charts_for(
         patient, range_key or TIMELINE_RANGE, local_day(utcnow(), patient.timezone), voice="they"
     )
+    alert_list = list(alerts)
     return {
         "timeline": {"window": window, "mood": mood_chart, "scores": score_charts},
         "patient": patient,
         "row": panel.row_for(patient),
         "intake": intakes.latest(patient),
-        "alerts": list(alerts),
+        "alerts": alert_list,
+        # A post held for crisis words is shown here, with its alert, and nowhere else (CLIN-04).
+        "held_posts": board.held_posts(alert_list),
+        # Of the circles, only attendance: what a patient writes on a board is not part of the record.
+        "circles": circles.attendance_for(patient),
         "moods": list(moods),
         "checkins": list(checkins),
         "care_team": list(patient.clinicians()),

@@ -29,6 +29,29 @@ from .base import ROLES
 from .base import STAFF
 from .base import token_hash
 from .base import utcnow
+from .circles import Circle
+from .circles import CIRCLE_AUDIENCES
+from .circles import CIRCLE_MODES
+from .circles import CircleAttendance
+from .circles import CircleInvite
+from .circles import CircleMeeting
+from .circles import CircleMember
+from .circles import CirclePost
+from .circles import EVERY_PATIENT
+from .circles import HELD
+from .circles import HIDDEN
+from .circles import IN_PERSON
+from .circles import INVITED_ONLY
+from .circles import LEFT
+from .circles import MEETING_CANCELLED
+from .circles import MEETING_SCHEDULED
+from .circles import MEMBER
+from .circles import ONLINE
+from .circles import PostReport
+from .circles import REMOVED
+from .circles import SHOWN
+from .circles import WAITING
+from .circles import WITHDRAWN
 from .intake import Guide
 from .intake import Intake
 from .intake import IntakeForm
@@ -112,6 +135,13 @@ MODELS = [
     IntakeForm,
     Intake,
     Guide,
+    Circle,
+    CircleMeeting,
+    CircleInvite,
+    CircleMember,
+    CircleAttendance,
+    CirclePost,
+    PostReport,
 ]
 
 __all__ = [
@@ -193,5 +223,28 @@ __all__ = [
     "payload_hash",
     "token_hash",
     "utcnow",
+    "Circle",
+    "CircleAttendance",
+    "CircleInvite",
+    "CircleMeeting",
+    "CircleMember",
+    "CirclePost",
+    "PostReport",
+    "CIRCLE_AUDIENCES",
+    "CIRCLE_MODES",
+    "EVERY_PATIENT",
+    "HELD",
+    "HIDDEN",
+    "IN_PERSON",
+    "INVITED_ONLY",
+    "LEFT",
+    "MEETING_CANCELLED",
+    "MEETING_SCHEDULED",
+    "MEMBER",
+    "ONLINE",
+    "REMOVED",
+    "SHOWN",
+    "WAITING",
+    "WITHDRAWN",
     "MODELS",
 ]

@@ -100,6 +100,7 @@ ACCOUNT_ACTIONS = {
     "device_removed": "A device stopped getting reminders",
     "intake_form_changed": "Intake questions changed",
     "guide_changed": "Guide changed",
+    "circle_changed": "Integration circle started, changed or closed",
 }
 # Staff opening a patient's data: an access review needs who and whose, never what was in it.
 ACCESS_ACTIONS = {

@@ -12,6 +12,7 @@ from tempfile import SpooledTemporaryFile
 
 from peewee import fn
 
+from ..circles.export import circles_section
 from ..db import db
 from ..exports import iso
 from ..exports import Section
@@ -75,6 +76,7 @@ SECTIONS = [
     sessions_section,
     journal_section,
     reminders_section,
+    circles_section,
 ]
 
 

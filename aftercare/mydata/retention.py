@@ -4,6 +4,7 @@ import datetime as dt
 
 from .. import settings
 from .. import websessions
+from ..circles import board
 from ..db import db
 from ..models import AuditEvent
 from ..models import CareRelationship
@@ -32,6 +33,7 @@ def close_account(patient: User) -> dt.datetime:
         User.update(closed_at=now, active=False).where(User.id == patient.id).execute()
         websessions.revoke_others(patient)  # every device, this one included
         planner.close(patient)  # nothing more is sent, and no device keeps receiving
+        board.forget(patient)  # posts show as removed; memberships, invites and attendance go
         CareRelationship.update(active=False, ended_at=now).where(
             CareRelationship.patient == patient,
             CareRelationship.active == True,  # noqa: E712

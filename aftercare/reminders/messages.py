@@ -13,6 +13,7 @@ from ..db import db
 from ..inputs import Invalid
 from ..localtime import to_local
 from ..models import AuditEvent
+from ..models import CircleMeeting
 from ..models import PATIENT
 from ..models import Reminder
 from ..models import TreatmentSession
@@ -107,4 +108,16 @@ def session_changed(session: TreatmentSession, change: str, now: dt.datetime | N
         text += " Please confirm your ride home for the new time."
     path = f"/sessions/{session.id}" if change != "cancelled" else "/sessions"
     row = _row(patient, rule, text=text, now=now, path=path, session=session.id)
+    Reminder.insert_many([row]).execute()
+
+
+def circle_changed(meeting: CircleMeeting, patient: User, change: str, now: dt.datetime | None = None) -> None:
+    """Tell a member a circle's meeting moved or was cancelled (call inside the change's transaction)."""
+    rule = f"circle_{change}"
+    now = now or utcnow()
+    wording = texts.wordings()[rule]
+    when = to_local(meeting.starts_at, patient.timezone)
+    values = {"circle": meeting.circle.title, "when": f"{when:%A %-d %B} at {when:%H:%M}"}
+    text = texts.fill(wording.lead, wording.placeholders, values)
+    row = _row(patient, rule, text=text, now=now, path=f"/circles/{meeting.circle_id}")
     Reminder.insert_many([row]).execute()

@@ -27,9 +27,14 @@ from ..localtime import to_local
 from ..localtime import to_utc
 from ..models import CANCELLED
 from ..models import CheckIn
+from ..models import Circle
+from ..models import CircleMeeting
+from ..models import CircleMember
 from ..models import COMPLETED
 from ..models import Device
 from ..models import DOSING_KINDS
+from ..models import MEETING_SCHEDULED
+from ..models import MEMBER
 from ..models import NO_SHOW
 from ..models import PATIENT
 from ..models import Reminder
@@ -73,6 +78,8 @@ RULES = {
         Rule("after_day3", ELAPSED, "normal", event=False, grace=12 * HOUR),
         Rule("checkin", WALL, "low", event=False, grace=7 * DAY),
         Rule("mood_daily", WALL, "low", event=False, grace=2 * HOUR),
+        Rule("circle_24h", ELAPSED, "normal", event=True, grace=2 * HOUR),
+        Rule("circle_1h", ELAPSED, "high", event=True, grace=dt.timedelta(minutes=30)),
     )
 }
 # What a patient may turn off, and the rules each covers (the daily nudge is off unless asked for;
@@ -81,6 +88,7 @@ KINDS = {
     "before": ("Before each session", ("session_24h", "session_2h")),
     "after": ("In the days after a session", ("after_evening", "after_day1", "after_day2", "after_day3")),
     "checkin": ("When a questionnaire is due", ("checkin",)),
+    "circles": ("Before a circle you joined meets", ("circle_24h", "circle_1h")),
 }
 # Not planned from the patient's data (a test, a message, a change to a session, an alert for
 # staff): planning leaves them alone.
@@ -91,6 +99,8 @@ UNPLANNED = {
     "session_booked": "normal",
     "session_moved": "normal",
     "session_cancelled": "normal",
+    "circle_moved": "normal",
+    "circle_cancelled": "normal",
     "alert_new": "high",
     "alert_escalated": "high",
 }
@@ -290,6 +300,33 @@ def _mood_wants(patient: User, now: dt.datetime) -> list[Want]:
     return wants
 
 
+def circle_slot(meeting: CircleMeeting) -> str:
+    # As for a session: a moved meeting is a new occurrence to remind about.
+    return f"c{meeting.id}@{meeting.starts_at:%Y%m%dT%H%M}"
+
+
+def _circle_wants(patient: User, now: dt.datetime) -> list[Want]:
+    """24 hours and 1 hour before each coming meeting of each circle the patient is in."""
+    meetings = (
+        CircleMeeting.select(CircleMeeting)
+        .join(Circle)
+        .join(CircleMember, on=(CircleMember.circle == Circle.id))
+        .where(
+            CircleMember.patient == patient,
+            CircleMember.status == MEMBER,
+            Circle.closed_at.is_null(),
+            CircleMeeting.status == MEETING_SCHEDULED,
+            CircleMeeting.starts_at > now,
+        )
+    )
+    wants = []
+    for meeting in meetings:
+        slot, start, page = circle_slot(meeting), meeting.starts_at, f"/circles/{meeting.circle_id}"
+        wants.append(Want("circle_24h", slot, start - 24 * HOUR, start - HOUR, page))
+        wants.append(Want("circle_1h", slot, start - HOUR, start, page))
+    return wants
+
+
 def turned_off(patient: User) -> set[str]:
     """Return the kinds of reminder (KINDS) the patient turned off."""
     return {kind for kind in (patient.reminders_off or "").split(",") if kind in KINDS}
@@ -298,7 +335,12 @@ def turned_off(patient: User) -> set[str]:
 def wants(patient: User, now: dt.datetime) -> list[Want]:
     """Return every reminder the patient's data calls for from now on, before quiet hours (kinds turned off left out)."""
     off = {rule for kind in turned_off(patient) for rule in KINDS[kind][1]}
-    everything = [*_session_wants(patient, now), *_checkin_wants(patient, now), *_mood_wants(patient, now)]
+    everything = [
+        *_session_wants(patient, now),
+        *_checkin_wants(patient, now),
+        *_mood_wants(patient, now),
+        *_circle_wants(patient, now),
+    ]
     return [want for want in everything if want.rule not in off]
 
 

@@ -21,6 +21,9 @@ from ..journey import preparation
 from ..journey import scheduling
 from ..localtime import to_local
 from ..models import AuditEvent
+from ..models import Circle
+from ..models import CircleMeeting
+from ..models import CircleMember
 from ..models import Intention
 from ..models import ReminderText
 from ..models import SafetyAlert
@@ -113,7 +116,9 @@ def _defaults() -> dict[str, Wording]:
 DEFAULTS = _defaults()
 KINDS = tuple(DEFAULTS)
 # Written when they are created (a clinician's words, a change to a session), not when sent.
-WRITTEN_AHEAD = frozenset({"message", "notice", "session_booked", "session_moved", "session_cancelled"})
+WRITTEN_AHEAD = frozenset(
+    {"message", "notice", "session_booked", "session_moved", "session_cancelled", "circle_moved", "circle_cancelled"}
+)
 # For staff devices, about a safety alert.
 STAFF_KINDS = frozenset({"alert_new", "alert_escalated"})
 
@@ -311,6 +316,31 @@ def _mood(reminder, patient, now):
     return {}, []
 
 
+def circle_where(circle: Circle) -> str:
+    """Where a circle meets, as a reminder says it: the place, or that the link is on its page."""
+    if circle.mode == "online":
+        return "The link to join is on the circle's page."
+    return f"At {circle.place}." if circle.place else ""
+
+
+def _circle(reminder, patient, now):
+    meeting_id = reminder.slot[1:].partition("@")[0]
+    meeting = CircleMeeting.get_or_none(CircleMeeting.id == int(meeting_id)) if meeting_id.isdigit() else None
+    if meeting is None or meeting.status != "scheduled" or meeting.starts_at <= now:
+        return None
+    circle = meeting.circle
+    if circle.closed_at is not None:
+        return None
+    if (
+        not CircleMember.select()
+        .where(CircleMember.circle == circle, CircleMember.patient == patient, CircleMember.status == "member")
+        .exists()
+    ):
+        return None  # they left
+    when = to_local(meeting.starts_at, patient.timezone)
+    return {"circle": circle.title, "time": f"{when:%H:%M}", "where": circle_where(circle)}, []
+
+
 def _alert(reminder, clinician, now):
     alert = SafetyAlert.get_or_none(SafetyAlert.id == reminder.alert_id) if reminder.alert_id else None
     if alert is None or alert.acknowledged_at is not None:
@@ -338,5 +368,7 @@ _WRITERS = {
     "after_day2": _after,
     "after_day3": _after,
     "checkin": _checkin,
+    "circle_24h": _circle,
+    "circle_1h": _circle,
     "mood_daily": _mood,
 }
