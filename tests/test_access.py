@@ -16,14 +16,19 @@ from aftercare.models import SafetyAlert
 from aftercare.models import utcnow
 from aftercare.models import WebSession
 from tests.conftest import Auth
+from tests.factories import join_circle
 from tests.factories import make_admin
 from tests.factories import make_checkin
+from tests.factories import make_circle
 from tests.factories import make_clinician
 from tests.factories import make_device
 from tests.factories import make_entry
+from tests.factories import make_meeting
 from tests.factories import make_mood
+from tests.factories import make_past_meeting
 from tests.factories import make_patient
 from tests.factories import make_playlist
+from tests.factories import make_post
 from tests.factories import make_session
 from tests.factories import make_track
 from tests.factories import make_voice_note
@@ -288,6 +293,59 @@ MATRIX = {
     "guides.show": ("GET", {"slug": "the-first-24-hours"}, EVERYONE),
     "guides.manage": ("GET", {}, ADMINS),
     "guides.edit": ("GET", {"slug": "the-first-24-hours"}, ADMINS),
+    # Circles: a circle for everyone led by clinician_a, patient_a in it (patient_b is not).
+    "circles.index": ("GET", {}, PATIENTS),
+    "circles.circle": ("GET", {"circle_id": "{circle}"}, PATIENTS),
+    "circles.join": ("POST", {"circle_id": "{circle}"}, PATIENTS),  # no name: 422
+    "circles.calendar_file": (
+        "GET",
+        {"circle_id": "{circle}"},
+        (LOGIN, OK, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "circles.write": ("POST", {"circle_id": "{circle}"}, (LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK)),  # 422
+    "circles.report": (
+        "POST",
+        {"post_id": "{post_facilitator}"},
+        (LOGIN, OK, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "circles.withdraw": ("POST", {"post_id": "{post_a}"}, (LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
+    "circles.staff_index": ("GET", {}, STAFF),
+    "circles.new": ("GET", {}, STAFF),
+    "circles.manage": ("GET", {"circle_id": "{circle}"}, STAFF),
+    # Its facilitator and administrators change a circle; another clinician finds nothing to change.
+    "circles.edit": ("POST", {"circle_id": "{circle}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK, OK)),
+    "circles.add_meeting": ("POST", {"circle_id": "{circle}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK, OK)),
+    "circles.move_meeting": ("POST", {"meeting_id": "{meeting}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK, OK)),
+    "circles.cancel_meeting": (
+        "POST",
+        {"meeting_id": "{meeting_cancel}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK, OK),
+    ),
+    "circles.close": ("POST", {"circle_id": "{circle_close}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK, OK)),
+    "circles.invite": ("POST", {"circle_id": "{circle_invited}"}, STAFF),  # nobody chosen: 422
+    # Only the facilitator marks attendance, removes members and moderates.
+    "circles.attendance": (
+        "POST",
+        {"meeting_id": "{meeting_past}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    "circles.approve": ("POST", {"post_id": "{post_waiting}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK)),
+    "circles.hide": ("POST", {"post_id": "{post_hide}"}, (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK)),
+    "circles.keep": (
+        "POST",
+        {"post_id": "{post_facilitator}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    "circles.leave": (
+        "POST",
+        {"circle_id": "{circle_leave}"},
+        (LOGIN, OK, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "circles.remove_member": (
+        "POST",
+        {"circle_id": "{circle_second}", "member_id": "{member_b}"},
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK),
+    ),
     # Last: signing out ends each client's session (and staff cannot reuse a TOTP code to return).
     "auth.logout": ("POST", {}, EVERYONE),
 }
@@ -391,6 +449,7 @@ def build_world(app, people) -> dict:
     intake_a = intakes.to_answer(people["patient_a"])
     Intake.update(status="submitted", submitted_at=utcnow()).where(Intake.id == intake_a.id).execute()
     question = intakes.add_question(by=people["admin"], text="Are you afraid of needles?", kind="yesno", flag="")
+    circles = _circle_world(people)
     with app.app_context():  # voice.store finds the voice folder in the app's config
         note_b = make_voice_note(people["patient_b"], ogg_opus(1.0), shared=True)
         note_b_delete = make_voice_note(people["patient_b"], ogg_opus(2.0))
@@ -420,6 +479,40 @@ def build_world(app, people) -> dict:
         "device_b": make_device(people["patient_b"]).id,
         "clinic_question": json.loads(question.questions)[-1]["questions"][-1]["key"],
         "reminder_b": Reminder.get(Reminder.session == session_b, Reminder.rule == "session_24h").id,
+        **circles,
+    }
+
+
+def _circle_world(people) -> dict:
+    """Circles for the matrix: one for everyone (patient_a in it), one for leaving, one for removing patient_b."""
+    lead = people["clinician_a"]
+    circle, second, leaving, closing = (
+        make_circle(lead, title=title) for title in ("Matrix", "Second", "Leaving", "Closing")
+    )
+    invited = make_circle(lead, title="Invited", audience="invited")
+    join_circle(circle, people["patient_a"], "Sky", trusted=True)
+    newcomer = make_patient(lead)
+    join_circle(circle, newcomer, "Newcomer")
+    join_circle(leaving, people["patient_a"], "Sky")
+    member_b = join_circle(second, people["patient_b"], "JB")
+    post_a, _ = make_post(circle, people["patient_a"], "Mine")
+    post_hide, _ = make_post(circle, people["patient_a"], "To hide")
+    post_facilitator, _ = make_post(circle, lead, "Welcome")
+    post_waiting, _ = make_post(circle, newcomer, "Hello?")
+    return {
+        "circle": circle.id,
+        "circle_second": second.id,
+        "circle_leave": leaving.id,
+        "circle_close": closing.id,
+        "circle_invited": invited.id,
+        "member_b": member_b.id,
+        "meeting": make_meeting(circle, lead, days=5).id,
+        "meeting_cancel": make_meeting(circle, lead, days=6).id,
+        "meeting_past": make_past_meeting(circle).id,
+        "post_a": post_a.id,
+        "post_hide": post_hide.id,
+        "post_facilitator": post_facilitator.id,
+        "post_waiting": post_waiting.id,
     }
 
 
