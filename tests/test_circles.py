@@ -111,8 +111,13 @@ def test_staff_start_a_circle_and_add_a_meeting_in_the_clinics_zone(client, auth
     [meeting] = circle.meetings
     local = organise.wall_time(meeting)
     assert (local.date(), local.hour, local.minute, meeting.zone) == (day, 11, 0, "America/New_York")
-    changes = AuditEvent.select().where(AuditEvent.action == "circle_changed", AuditEvent.actor_id == clinic["other"].id)
-    assert [e.detail for e in changes] == [f"circle {circle.id} started", f"circle {circle.id} meeting {meeting.id} added"]
+    changes = AuditEvent.select().where(
+        AuditEvent.action == "circle_changed", AuditEvent.actor_id == clinic["other"].id
+    )
+    assert [e.detail for e in changes] == [
+        f"circle {circle.id} started",
+        f"circle {circle.id} meeting {meeting.id} added",
+    ]
 
 
 @pytest.mark.parametrize(

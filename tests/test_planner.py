@@ -292,7 +292,9 @@ def test_moving_it_back_revives_the_same_reminders_without_duplicates(people):
             session, by=people.clinician, kind="infusion", wall=wall, duration_minutes=60, zone="UTC", now=BOOKED_AT
         )
     live = planned_for(session).where(Reminder.status == REMINDER_PLANNED)
-    assert sorted(r.rule for r in live) == sorted(planner.RULES.keys() - {"checkin", "mood_daily", "circle_24h", "circle_1h"})
+    assert sorted(r.rule for r in live) == sorted(
+        planner.RULES.keys() - {"checkin", "mood_daily", "circle_24h", "circle_1h"}
+    )
 
 
 def test_cancelling_cancels_every_reminder_of_the_session(people):
