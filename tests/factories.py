@@ -11,6 +11,7 @@ import uuid
 import pyotp
 
 from aftercare.journal import entries
+from aftercare.journal import images
 from aftercare.journal import voice
 from aftercare.models import ADMIN
 from aftercare.models import CareRelationship
@@ -215,6 +216,15 @@ def make_voice_note(patient, data: bytes, *, session=None, shared=False, declare
         entries.set_shared(patient, note, True)
         note = VoiceNote.get_by_id(note.id)
     return note
+
+
+def make_picture_entry(patient, data: bytes, *, kind="drawing", body="", shared=False) -> JournalEntry:
+    """A journal entry with one picture, through the pipeline (inside an app context: IMAGE_DIR)."""
+    entry, _ = entries.submit(patient, {"client_id": str(uuid.uuid4()), "body": body}, [images.Upload(kind, data)])
+    if shared:
+        entries.set_shared(patient, entry, True)
+        entry = JournalEntry.get_by_id(entry.id)
+    return entry
 
 
 def make_device(user, *, receiver=None, name="Chrome on Android", endpoint=None) -> Device:
