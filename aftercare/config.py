@@ -26,6 +26,8 @@ DEFAULTS = {
     "CLINIC_NAME": "aftercare",
     # Voice notes are files, kept outside the web root: empty means <instance folder>/voice.
     "VOICE_DIR": "",
+    # Pictures and drawings in journal entries, likewise: empty means <instance folder>/images.
+    "IMAGE_DIR": "",
     # Shown by the crisis page until an admin sets the clinic's own text.
     "CRISIS_COUNTRY": "US",
     # Web push (reminders): the key pair from `flask --app aftercare vapid generate`, and a

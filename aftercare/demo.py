@@ -1,6 +1,7 @@
 """A demo clinic: an admin, two clinicians and eight patients with four months of self-reports."""
 
 import datetime as dt
+import io
 import json
 import math
 import random
@@ -13,6 +14,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from peewee import chunked
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageFilter
 
 from . import scale as clinic_scale
 from . import settings
@@ -20,6 +24,8 @@ from .circles.demo import seed_demo_circles
 from .db import db
 from .intake import intakes
 from .intake import questions
+from .journal import entries as journal_entries
+from .journal import images
 from .journey import scheduling
 from .localtime import local_day
 from .localtime import to_local
@@ -34,6 +40,7 @@ from .models import Device
 from .models import Intake
 from .models import Intention
 from .models import JournalEntry
+from .models import JournalImage
 from .models import MoodEntry
 from .models import NO_SHOW
 from .models import PATIENT
@@ -406,6 +413,7 @@ def demo_command(scale):
             )
             load_history(patient, login, course, now)
             load_journey(patient, login, course, now, playlists)
+            load_pictures(patient, login, now)
             if login in MOOD_NUDGES and not patient.mood_nudge_at:
                 patient.mood_nudge_at = MOOD_NUDGES[login]
                 patient.save()
@@ -585,6 +593,107 @@ def load_journey(patient: User, login: str, course: Course, now: dt.datetime, pl
             defaults={"explore": INTENTIONS[2][0], "let_go": INTENTIONS[2][1], "carry": INTENTIONS[2][2]},
         )
     scheduling.series_changed(patient)
+
+
+# --- Pictures in the journal: made here with Pillow (no photograph of anyone), stored as a phone would send them
+
+# Maya drew the evening after yesterday's session and shared it with Dana; she kept this morning's sky
+# to herself. Priya's drawing, with no words, is from the evening after her last session.
+PICTURES = {
+    "maya": [
+        (
+            "drawing",
+            ("session", 0, 20, 30),
+            "I could not find the words tonight, so I drew it. The heavy grey is lifting and there is warm light "
+            "underneath.",
+            True,
+        ),
+        ("photo", ("today", 0, 7, 40), "The sky on my walk this morning. I stood and watched it for a while.", False),
+    ],
+    "priya": [("drawing", ("session", 0, 21, 0), "", False)],
+}
+DRAW_COLOURS = ("#2f3b4a", "#5b8fb9", "#4f9d8a", "#e0a84f", "#d98594", "#9a8cc2")
+
+
+def demo_drawing(seed: str) -> bytes:
+    """A finger drawing as the journal's drawing area makes it: calm strokes on white paper, a PNG."""
+    rng = random.Random(seed)
+    paper = Image.new("RGB", (1000, 1000), "white")
+    pen = ImageDraw.Draw(paper)
+    ink, sky, sea, sun, rose, lavender = DRAW_COLOURS
+    # A sun low on the right, rays, and waves of colour below it.
+    pen.ellipse((640, 160, 860, 380), outline=sun, width=16)
+    for angle in range(0, 360, 30):
+        x, y = 750 + 160 * math.cos(math.radians(angle)), 270 + 160 * math.sin(math.radians(angle))
+        pen.line((x, y, 750 + 200 * math.cos(math.radians(angle)), 270 + 200 * math.sin(math.radians(angle))), sun, 10)
+    for row, colour in enumerate((sky, sea, lavender, sky, rose)):
+        base, phase = 520 + row * 90, rng.random() * math.tau
+        wave = [(x, base + 26 * math.sin(x / 70 + phase)) for x in range(40, 961, 12)]
+        pen.line(wave, fill=colour, width=16 if row % 2 else 36, joint="curve")
+    # Heavy grey arcs on the left, lighter and thinner as they rise.
+    for n in range(5):
+        x, y, r = 250, 400 - n * 55, 150 - n * 22
+        pen.arc((x - r, y - r, x + r, y + r), 190, 350, fill=ink if n < 3 else lavender, width=22 - 4 * n)
+    return _png(paper)
+
+
+def demo_sky() -> bytes:
+    """A calm morning sky over dark hills, as a phone's JPEG (4:3, full size)."""
+    width, height = 1600, 1200
+    top, horizon = (61, 110, 168), (246, 201, 160)
+    sky = Image.new("RGB", (width, height))
+    pen = ImageDraw.Draw(sky)
+    for y in range(height):
+        t = min(1.0, y / (height * 0.72))
+        pen.line(
+            [(0, y), (width, y)], fill=tuple(round(a + (b - a) * t**1.4) for a, b in zip(top, horizon, strict=True))
+        )
+    glow = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(glow).ellipse((1040, 640, 1240, 840), fill=255)
+    sky.paste((255, 236, 200), mask=glow.filter(ImageFilter.GaussianBlur(40)))
+    clouds = Image.new("L", (width, height), 0)
+    shapes = ImageDraw.Draw(clouds)
+    for x, y, w, h in ((180, 260, 520, 70), (520, 330, 420, 50), (900, 200, 380, 60), (1200, 420, 300, 40)):
+        shapes.ellipse((x, y, x + w, y + h), fill=150)
+    sky.paste((255, 244, 236), mask=clouds.filter(ImageFilter.GaussianBlur(24)))
+    hills = [(0, 980), *[(x, 900 + 60 * math.sin(x / 230) + 25 * math.sin(x / 71)) for x in range(0, width + 1, 20)]]
+    ImageDraw.Draw(sky).polygon([*hills, (width, height), (0, height)], fill=(38, 52, 64))
+    out = io.BytesIO()
+    sky.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def load_pictures(patient: User, login: str, now: dt.datetime) -> None:
+    """Give a demo patient's journal their drawings and photos, through the journal's own pipeline."""
+    last = (
+        TreatmentSession.select()
+        .where(TreatmentSession.patient == patient, TreatmentSession.status == COMPLETED)
+        .order_by(TreatmentSession.starts_at.desc())
+        .first()
+    )
+    for n, (kind, (anchor, days, hour, minute), body, shared) in enumerate(PICTURES.get(login, [])):
+        client_id = demo_id(login, "picture", n)
+        if JournalEntry.select().where(JournalEntry.patient == patient, JournalEntry.client_id == client_id).exists():
+            continue
+        day = local_day(last.starts_at if anchor == "session" and last else now, patient.timezone)
+        written = min(now, local_moment(day + dt.timedelta(days=days), hour, minute, patient.timezone))
+        data = demo_drawing(f"{login}-{n}") if kind == "drawing" else demo_sky()
+        session_id = last.id if anchor == "session" and last else None
+        entry, _ = journal_entries.submit(
+            patient,
+            {"client_id": client_id, "body": body, "session_id": session_id},
+            [images.Upload(kind, data)],
+        )
+        JournalEntry.update(created_at=written, updated_at=written, shared_at=written if shared else None).where(
+            JournalEntry.id == entry.id
+        ).execute()
+        JournalImage.update(created_at=written).where(JournalImage.entry == entry.id).execute()
 
 
 # A demo patient's intake answers where nothing needs a clinician's eye (weight and height are added per patient).

@@ -54,6 +54,8 @@ def app(database_url, tmp_path):
             "DATABASE_URL": database_url,
             "SERVER_NAME": "localhost",
             "BASE_URL": "http://localhost",
+            # Journal pictures of this test, in its own folder (never the instance folder's).
+            "IMAGE_DIR": str(tmp_path / "images"),
         }
     )
     database = app.extensions["aftercare_db"]

@@ -14,6 +14,7 @@ from aftercare.circles import board as circles_board
 from aftercare.circles import membership as circles_membership
 from aftercare.circles import organise as circles_organise
 from aftercare.journal import entries
+from aftercare.journal import images
 from aftercare.journal import voice
 from aftercare.models import ADMIN
 from aftercare.models import CareRelationship
@@ -218,6 +219,15 @@ def make_voice_note(patient, data: bytes, *, session=None, shared=False, declare
         entries.set_shared(patient, note, True)
         note = VoiceNote.get_by_id(note.id)
     return note
+
+
+def make_picture_entry(patient, data: bytes, *, kind="drawing", body="", shared=False) -> JournalEntry:
+    """A journal entry with one picture, through the pipeline (inside an app context: IMAGE_DIR)."""
+    entry, _ = entries.submit(patient, {"client_id": str(uuid.uuid4()), "body": body}, [images.Upload(kind, data)])
+    if shared:
+        entries.set_shared(patient, entry, True)
+        entry = JournalEntry.get_by_id(entry.id)
+    return entry
 
 
 def make_device(user, *, receiver=None, name="Chrome on Android", endpoint=None) -> Device:

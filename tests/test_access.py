@@ -10,6 +10,7 @@ from aftercare.intake import intakes
 from aftercare.journey import scheduling
 from aftercare.models import Intake
 from aftercare.models import Invite
+from aftercare.models import JournalImage
 from aftercare.models import Practice
 from aftercare.models import Reminder
 from aftercare.models import SafetyAlert
@@ -27,11 +28,13 @@ from tests.factories import make_meeting
 from tests.factories import make_mood
 from tests.factories import make_past_meeting
 from tests.factories import make_patient
+from tests.factories import make_picture_entry
 from tests.factories import make_playlist
 from tests.factories import make_post
 from tests.factories import make_session
 from tests.factories import make_track
 from tests.factories import make_voice_note
+from tests.test_images import picture
 from tests.test_journal import ogg_opus
 
 ROLES = ("anon", "patient_a", "patient_b", "clinician_b", "admin", "clinician_a")
@@ -227,6 +230,12 @@ MATRIX = {
     "journal.voice_file": (
         "GET",
         {"note_id": "{note_b}"},
+        (LOGIN, NOT_FOUND, OK, OK, FORBIDDEN, NOT_FOUND),
+    ),
+    # A picture in a shared entry: the owner and their care team see it, nobody else learns it exists.
+    "journal.image_file": (
+        "GET",
+        {"image_id": "{image_b}"},
         (LOGIN, NOT_FOUND, OK, OK, FORBIDDEN, NOT_FOUND),
     ),
     "journal.share_voice": ("POST", {"note_id": "{note_b}"}, OWNER_B),
@@ -453,12 +462,16 @@ def build_world(app, people) -> dict:
     with app.app_context():  # voice.store finds the voice folder in the app's config
         note_b = make_voice_note(people["patient_b"], ogg_opus(1.0), shared=True)
         note_b_delete = make_voice_note(people["patient_b"], ogg_opus(2.0))
+        image_b = JournalImage.get(
+            JournalImage.entry == make_picture_entry(people["patient_b"], picture(fmt="PNG"), shared=True)
+        )
     return {
         "practice": Practice.select().first().id,
         "entry_b": entry_b.id,
         "entry_b_delete": entry_b_delete.id,
         "note_b": note_b.id,
         "note_b_delete": note_b_delete.id,
+        "image_b": image_b.id,
         "session_a": session_a.id,
         "session_a_cancel": session_a_cancel.id,
         "session_b": session_b.id,

@@ -106,3 +106,18 @@ def test_ids_beyond_64_bits_are_not_found(app, role):
         response = client.open(url, method=method)
         assert response.status_code in (302, 403, 404, 405), (url, method, response.status_code)
     assert AuditEvent.select().where(AuditEvent.id > before, AuditEvent.action.not_in(["sign_in"])).count() == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/journal", "/journal/new", "/mood"])
+def test_a_form_part_without_a_readable_name_is_a_400_not_a_500(client, patient, path):
+    """A multipart part named by a lone carriage return is read with no name: it carries no CSRF token."""
+    boundary = "x-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="\r"\r\n\r\nnothing\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="client_id"\r\n\r\n{uuid.uuid4()}\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    before = counts()
+    response = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400
+    assert counts() == before

@@ -30,6 +30,7 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
         "0008_mood_window",
         "0009_score_point",
         "0010_intake",
+        "0011_images",
         "0012_circles",
     ]
     assert migrate_database(database) == []

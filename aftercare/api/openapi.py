@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
 
+from ..journal import images
 from ..journal.entries import BODY_MAX
 from ..journal.prompts import PROMPT_MAX
 from ..selfreports.instruments import INSTRUMENTS
@@ -192,6 +193,36 @@ def document() -> dict:
                         },
                     },
                 },
+                "JournalWithPicturesIn": {
+                    "type": "object",
+                    "description": (
+                        "An entry with drawings or pictures: the JournalIn fields as form fields, and up to "
+                        f"{images.MAX_PER_ENTRY} files in `drawing` and `photo` (JPEG, PNG or WebP by their bytes, "
+                        "at most 10 MiB and 40 megapixels each). They are re-encoded without their metadata "
+                        "(UP-02). The body may be empty when there is a picture."
+                    ),
+                    "required": ["client_id"],
+                    "properties": {
+                        "client_id": UUID,
+                        "body": {"type": "string", "maxLength": BODY_MAX},
+                        "prompt": {"type": "string", "maxLength": PROMPT_MAX},
+                        "session_id": {"type": "string", "description": "One of the patient's own sessions, or empty."},
+                        "drawing": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "photo": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                },
+                "JournalPicture": {
+                    "type": "object",
+                    "required": ["id", "kind", "type", "width", "height", "bytes"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "kind": {"type": "string", "enum": ["photo", "drawing"]},
+                        "type": {"type": "string", "enum": ["image/jpeg", "image/png"]},
+                        "width": {"type": "integer", "maximum": images.LONG_SIDE},
+                        "height": {"type": "integer", "maximum": images.LONG_SIDE},
+                        "bytes": {"type": "integer"},
+                    },
+                },
                 "Journal": {
                     "type": "object",
                     "required": ["client_id", "id", "body", "shared", "created_at", "crisis"],
@@ -210,6 +241,11 @@ def document() -> dict:
                         "crisis": {
                             "type": "boolean",
                             "description": "The entry contains crisis language: show crisis resources now.",
+                        },
+                        "images": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/JournalPicture"},
+                            "description": "The entry's drawings and pictures, in order, as kept (shared with it).",
                         },
                     },
                 },
@@ -335,14 +371,18 @@ def document() -> dict:
             },
             "/api/v1/journal": {
                 "post": {
-                    "summary": "Store a journal entry written on the device (idempotent by client_id)",
+                    "summary": "Store a journal entry written on the device, with its pictures (idempotent by client_id)",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JournalIn"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/JournalIn"}},
+                            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/JournalWithPicturesIn"}},
+                        },
                     },
                     "responses": {
                         "201": _json("Journal", "Stored, private to the patient"),
                         "200": _json("Journal", "Already stored under this client_id: the original"),
+                        "413": _error("A picture is over 10 MiB, or the request over 16 MiB."),
                         **COMMON_ERRORS,
                     },
                 },

@@ -2,7 +2,8 @@
 
 The HTML form and the JSON API (the offline outbox) both submit through `submit`, which follows
 selfreports.submit_mood: a client UUID per entry, UNIQUE(patient, client_id), a replay returns
-the original, a different payload under the same id is refused (DUR-04).
+the original, a different payload under the same id is refused (DUR-04). An entry may hold
+pictures and drawings (images.py); they are stored with it, in its transaction, and shared with it.
 """
 
 import datetime as dt
@@ -14,6 +15,7 @@ from .. import alerts
 from ..db import db
 from ..exports import fields
 from ..exports import iso
+from ..idempotency import find
 from ..idempotency import same_payload
 from ..idempotency import store_once
 from ..inputs import clean_text
@@ -23,12 +25,14 @@ from ..inputs import parse_id
 from ..localtime import to_local
 from ..models import AuditEvent
 from ..models import JournalEntry
+from ..models import JournalImage
 from ..models import payload_hash
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
 from ..models import VoiceNote
 from ..safety import has_crisis_language
+from . import images
 from .prompts import PROMPT_MAX
 
 BODY_MAX = 20_000  # IN-01
@@ -36,8 +40,12 @@ LIST_LIMIT = 200  # the care team's view (older shared items fold away there)
 PAGE_SIZE = 30  # the patient's journal, a page at a time, so nothing is out of reach
 
 
-def clean_body(value) -> str:
-    """Return the entry's text, or raise Invalid with a message for the person who wrote it."""
+def clean_body(value, *, optional: bool = False) -> str:
+    """Return the entry's text, or raise Invalid with a message for the person who wrote it.
+
+    `optional`: the entry holds pictures, so it may have no words at all."""
+    if optional and value is None:
+        value = ""
     if not isinstance(value, str):
         raise Invalid({"body": "The entry must be text."})
     # Browsers send a textarea's line breaks as CRLF; the 20,000 the page counted are LF.
@@ -50,8 +58,8 @@ def clean_body(value) -> str:
                 "You could split it into two entries. Nothing was saved yet."
             }
         )
-    if not text:
-        raise Invalid({"body": "Write something first, or record a voice note instead."})
+    if not text and not optional:
+        raise Invalid({"body": "Write something first, or add a drawing or a picture, or record a voice note."})
     return text
 
 
@@ -76,27 +84,53 @@ def own_session(patient: User, value) -> TreatmentSession | None:
     return session
 
 
-def submit(patient: User, data: dict) -> tuple[JournalEntry, bool]:
-    """Store a journal entry once; return (entry, created). A replay returns the original."""
+def submit(patient: User, data: dict, uploads: list[images.Upload] = ()) -> tuple[JournalEntry, bool]:
+    """Store a journal entry and its pictures once; return (entry, created). A replay returns the original.
+
+    Pictures are re-encoded and their files written before the transaction; the entry's row and its
+    pictures' rows are then one transaction. If that fails, or the entry was there already, the new
+    files are removed again: an entry is kept whole or not at all (UP-02, DUR-04).
+    """
     if not isinstance(data, dict):
         raise Invalid({"body": "Send a JSON object."})
+    uploads = list(uploads)
     key = parse_client_id(data.get("client_id"))
-    body = clean_body(data.get("body"))
+    images.check_uploads(uploads)
+    body = clean_body(data.get("body"), optional=bool(uploads))
     prompt = _prompt(data.get("prompt"))
     session = own_session(patient, data.get("session_id"))
-    fingerprint = payload_hash(
-        {"kind": "journal", "body": body, "prompt": prompt, "session": session.id if session else None}
-    )
+    payload = {"kind": "journal", "body": body, "prompt": prompt, "session": session.id if session else None}
+    if uploads:  # an entry of words alone keeps the fingerprint it always had
+        payload["images"] = [upload.fingerprint for upload in uploads]
+    fingerprint = payload_hash(payload)
+    same = same_payload(fingerprint)
+
+    prepared, paths = [], []
+    if uploads:
+        # A replay costs no decoding and no disk write.
+        existing = find(JournalEntry, patient, key, same)
+        if existing is not None:
+            return existing, False
+        prepared = images.prepare(uploads)
+        paths = images.write(prepared)
 
     now = utcnow()
     row = {"session": session, "payload_hash": fingerprint, "prompt": prompt, "body": body}
     row.update(created_at=now, updated_at=now)
 
     def written(entry: JournalEntry) -> None:
+        images.attach(patient, entry, prepared, paths)
         _flag(patient, entry)
         AuditEvent.record("journal_entry_written", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
 
-    return store_once(JournalEntry, patient, key, same_payload(fingerprint), row, written)
+    try:
+        entry, created = store_once(JournalEntry, patient, key, same, row, written)
+    except BaseException:
+        images.discard(paths)
+        raise
+    if not created:
+        images.discard(paths)  # the same entry arrived twice at once: the other one is kept
+    return entry, created
 
 
 def _flag(patient: User, entry: JournalEntry) -> bool:
@@ -111,8 +145,10 @@ def _flag(patient: User, entry: JournalEntry) -> bool:
 
 
 def edit(patient: User, entry: JournalEntry, body) -> JournalEntry:
-    """Change the text of an entry; crisis language raises an alert as in a new one."""
-    body = clean_body(body)
+    """Change the text of an entry; crisis language raises an alert as in a new one.
+    An entry with pictures may be left with no words."""
+    has_images = JournalImage.select().where(JournalImage.entry == entry).exists()
+    body = clean_body(body, optional=has_images)
     with db.atomic():
         JournalEntry.update(body=body, updated_at=utcnow()).where(JournalEntry.id == entry.id).execute()
         entry = JournalEntry.get_by_id(entry.id)
@@ -122,9 +158,14 @@ def edit(patient: User, entry: JournalEntry, body) -> JournalEntry:
 
 
 def delete(patient: User, entry: JournalEntry) -> None:
+    """Delete an entry with its pictures: the rows, then the files."""
     with db.atomic():
+        paths = images.paths_of_entry(entry)
+        JournalImage.delete().where(JournalImage.entry == entry.id).execute()
         JournalEntry.delete().where(JournalEntry.id == entry.id).execute()
         AuditEvent.record("journal_entry_deleted", actor=patient, patient=patient, detail=f"journal entry {entry.id}")
+    # After the commit: a failure here leaves orphan files for remove_orphans, never a row without its file.
+    images.discard(paths)
 
 
 # What the audit log calls each kind of shareable item (its action prefix and its name in the detail).
@@ -148,21 +189,27 @@ def set_shared(patient: User, item: JournalEntry | VoiceNote, share: bool) -> bo
 
 
 def entry_json(entry: JournalEntry) -> dict:
+    pictures = images.for_entries([entry.id]).get(entry.id, [])
     return {
         **fields(entry, "client_id", "id", "prompt", "body", "session_id"),
         "shared": entry.shared_at is not None,
         "created_at": iso(entry.created_at),
         "updated_at": iso(entry.updated_at),
         "crisis": has_crisis_language(entry.body),
+        "images": [
+            {"id": p.id, "kind": p.kind, "type": p.mime, "width": p.width, "height": p.height, "bytes": p.size}
+            for p in pictures
+        ],
     }
 
 
 @dataclass(frozen=True)
 class Item:
-    """One journal entry or voice note in a list, newest first."""
+    """One journal entry (with its pictures) or voice note in a list, newest first."""
 
     kind: str  # "entry" | "voice"
     row: JournalEntry | VoiceNote
+    images: tuple[JournalImage, ...] = ()
 
     @property
     def at(self) -> dt.datetime:
@@ -189,7 +236,12 @@ def _items(
         if before is not None:
             query = query.where(model.created_at < before)
         items += [Item(kind, row) for row in query]
-    return sorted(items, key=lambda item: (item.at, item.row.id), reverse=True)[:limit]
+    items = sorted(items, key=lambda item: (item.at, item.row.id), reverse=True)[:limit]
+    pictures = images.for_entries(item.row.id for item in items if item.kind == "entry")
+    return [
+        Item(item.kind, item.row, tuple(pictures.get(item.row.id, ()))) if item.kind == "entry" else item
+        for item in items
+    ]
 
 
 def timeline(patient: User, before: dt.datetime | None = None) -> tuple[list[Item], dt.datetime | None]:

@@ -1,4 +1,5 @@
-"""The patient's journal pages, the voice-note upload and download, and the JSON endpoint for the outbox."""
+"""The patient's journal pages, the voice-note upload and download, the pictures in entries, and the JSON
+endpoint for the outbox."""
 
 import datetime as dt
 import uuid
@@ -26,6 +27,7 @@ from ..inputs import json_body
 from ..localtime import to_local
 from ..models import CLINICIAN
 from ..models import JournalEntry
+from ..models import JournalImage
 from ..models import PATIENT
 from ..models import TreatmentSession
 from ..models import User
@@ -35,6 +37,7 @@ from ..pages import stored
 from ..safety import CRISIS_PATTERNS
 from ..safety import has_crisis_language
 from . import entries
+from . import images
 from . import prompts
 from . import voice
 from .forms import EditEntryForm
@@ -96,11 +99,14 @@ def index():
 def _new_page(form: EntryForm, prompt: prompts.Prompt, errors: dict, status: int = 200):
     errors = dict(errors)
     voice_error = errors.pop("audio", None)
+    image_error = errors.pop("images", None)
     return render_template(
         "journal/new.html",
         form=form,
         prompt=prompt,
         entry_error=next(iter(errors.values()), None),
+        image_error=image_error,
+        image_max=images.MAX_PER_ENTRY,
         voice_error=voice_error,
         voice_form=VoiceNoteForm(formdata=None, client_id=str(uuid.uuid4()), session_id=form.session_id.data),
         crisis_patterns=CRISIS_PATTERNS,
@@ -130,10 +136,12 @@ def new_entry():
         "session_id": form.session_id.data,
     }
     try:
-        entry, _ = entries.submit(me, data)
+        entry, _ = entries.submit(me, data, _uploads())
     except Invalid as error:
-        # The text comes back in the form: nothing the patient wrote is lost to a refusal.
-        return _new_page(form, prompts.choose(me, session), error.fields, 422)
+        # The text comes back in the form: nothing the patient wrote is lost to a refusal. (A file
+        # field cannot be filled again by the server: the message says which picture to choose again.)
+        status = error.status if isinstance(error, images.ImageError) else 422
+        return _new_page(form, prompts.choose(me, session), error.fields, status)
     except Conflict:
         flash("That entry was already saved.", "info")
         return redirect(url_for("journal.index"))
@@ -143,11 +151,36 @@ def new_entry():
     return redirect(url_for("journal.index", _anchor=f"entry-{entry.id}"))
 
 
+def _uploads() -> list[images.Upload]:
+    """The pictures sent with an entry, in the order they were added: `photo` and `drawing` file fields.
+    A file field left empty (a form posted without choosing a picture) is no picture."""
+    uploads = []
+    for field, upload in request.files.items(multi=True):
+        if field not in images.IMAGE_KINDS:
+            continue
+        # One byte past the limit is enough to know it is too large.
+        data = upload.stream.read(images.MAX_BYTES + 1)
+        if data or upload.filename:
+            uploads.append(images.Upload(field, data))
+    return uploads
+
+
 @bp.route("/api/v1/journal", methods=["POST"])
 @patients_only
 def api_create():
-    """Store a journal entry sent by the offline outbox (or any script); a replay returns the original."""
-    return stored(entries.submit(_me(), json_body()), entries.entry_json)
+    """Store a journal entry sent by the offline outbox (or any script); a replay returns the original.
+
+    JSON for words alone; multipart/form-data (the same fields, and `photo` and `drawing` files) for an
+    entry with pictures."""
+    if request.mimetype != "multipart/form-data":
+        return stored(entries.submit(_me(), json_body()), entries.entry_json)
+    data = {name: request.form.get(name) for name in ("client_id", "body", "prompt", "session_id")}
+    try:
+        return stored(entries.submit(_me(), data, _uploads()), entries.entry_json)
+    except images.ImageError as error:
+        return jsonify(
+            error="This picture could not be saved", message=error.message, fields=error.fields
+        ), error.status
 
 
 @bp.route("/journal/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -172,6 +205,7 @@ def edit_entry(entry_id):
         body_max=entries.BODY_MAX,
         delete_form=EmptyForm(formdata=None),
         entry=entry,
+        images=images.for_entries([entry.id]).get(entry.id, []),
         form=form,
         errors=errors,
     ), 422 if errors else 200
@@ -182,6 +216,38 @@ def edit_entry(entry_id):
 def delete_entry(entry_id):
     entry = _own_entry(entry_id)
     return button(lambda: entries.delete(_me(), entry), "The entry is deleted.", url_for("journal.index"))
+
+
+@bp.route("/journal/images/<int:image_id>")
+@roles(PATIENT, CLINICIAN)
+def image_file(image_id):
+    """Send a picture to its owner, or to their care team once its entry is shared; to anyone else it does not exist."""
+    me = _me()
+    if me.role == PATIENT:
+        image, owner = get_object_or_404(JournalImage, JournalImage.id == image_id, JournalImage.patient == me), me
+    else:
+        image = get_object_or_404(
+            JournalImage.select().join(JournalEntry).where(JournalEntry.shared_at.is_null(False)),
+            JournalImage.id == image_id,
+        )
+        owner = patient_for_staff(image.patient_id)
+    path = images.path_of(image)
+    if not path.is_file():
+        abort(404)
+    if me.role == CLINICIAN:
+        images.record_view(me, owner, image)
+    day = to_local(image.created_at, owner.timezone).strftime("%Y-%m-%d")
+    response = send_file(
+        path,
+        mimetype=image.mime,
+        download_name=f"{image.kind}-{day}-{image.id}.{images.EXTENSIONS[image.mime]}",
+        conditional=False,
+        etag=False,
+        max_age=None,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/journal/<int:entry_id>/share", methods=["POST"])

@@ -376,8 +376,8 @@ def path_of(note: VoiceNote) -> Path:
     return voice_dir() / note.stored_name
 
 
-def _write(directory: Path, data: bytes) -> Path:
-    """Write the audio under a new random name, durably, readable by this user only."""
+def write_private(directory: Path, data: bytes) -> Path:
+    """Write a file under a new random name, durably, readable by this user only (voice notes, journal pictures)."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / secrets.token_hex(16)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -429,7 +429,7 @@ def store(
     if existing is not None:
         return existing, False
     mime, duration = check(data, declared_duration)
-    path = _write(voice_dir(), data)
+    path = write_private(voice_dir(), data)
 
     row = {"session": session, "stored_name": path.name, "mime": mime, "size": len(data), "duration_seconds": duration}
 

@@ -58,8 +58,10 @@ from .intake import IntakeForm
 from .journey import CANCELLED
 from .journey import COMPLETED
 from .journey import DOSING_KINDS
+from .journey import IMAGE_KINDS
 from .journey import Intention
 from .journey import JournalEntry
+from .journey import JournalImage
 from .journey import NO_SHOW
 from .journey import Playlist
 from .journey import PLAYLIST_PURPOSES
@@ -125,6 +127,7 @@ MODELS = [
     Intention,
     Practice,
     JournalEntry,
+    JournalImage,
     VoiceNote,
     Device,
     Reminder,
@@ -188,9 +191,11 @@ __all__ = [
     "Guide",
     "Intake",
     "IntakeForm",
+    "IMAGE_KINDS",
     "Intention",
     "Invite",
     "JournalEntry",
+    "JournalImage",
     "LoginThrottle",
     "MoodDay",
     "MoodEntry",

@@ -110,6 +110,7 @@ ACCESS_ACTIONS = {
     "calendar_feed": "Calendar feed with a patient's appointments",
     "view_sessions": "Saw a patient's coming sessions",
     "voice_note_downloaded": "Listened to a shared voice note",
+    "journal_image_viewed": "Saw a picture in a shared journal entry",
     "view_intake": "Opened a patient's intake answers",
     "view_cohort": "Saw the cohort's figures (counts and means, no one named)",
     "export_selfreports": "Downloaded a patient's self-reports",

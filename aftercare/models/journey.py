@@ -1,4 +1,4 @@
-"""The treatment journey: sessions, intentions, playlists, integration practices, journal, voice notes."""
+"""The treatment journey: sessions, intentions, playlists, integration practices, journal, voice notes, pictures."""
 
 import datetime as dt
 
@@ -177,6 +177,32 @@ class JournalEntry(BaseModel):
 
     class Meta:
         indexes = ((("patient", "client_id"), True), (("patient", "created_at"), False))
+
+
+IMAGE_KINDS = {"photo": "Picture", "drawing": "Drawing"}
+
+
+class JournalImage(BaseModel):
+    """A picture or drawing in a journal entry, re-encoded on arrival; the file lives outside the web root
+    under a random name (UP-02). It is shared exactly when its entry is (AC-03)."""
+
+    patient = ForeignKeyField(User, backref="journal_images", on_delete="CASCADE")
+    entry = ForeignKeyField(JournalEntry, backref="images", on_delete="CASCADE")
+    position = SmallIntegerField()
+    kind = CharField(max_length=12)
+    stored_name = CharField(max_length=64, unique=True)
+    mime = CharField(max_length=32)
+    width = IntegerField()
+    height = IntegerField()
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("entry", "position"), True),)
+
+    @property
+    def kind_label(self) -> str:
+        return IMAGE_KINDS.get(self.kind, "Picture")
 
 
 class VoiceNote(BaseModel):

@@ -7,6 +7,7 @@ Its output names no one (cron mails it), unless --show-email is given.
 import click
 from flask.cli import AppGroup
 
+from ..journal import images
 from ..journal import voice
 from ..models import utcnow
 from . import retention
@@ -19,11 +20,13 @@ def purge_command():
     """Delete closed accounts past the retention period, with all their data (audit rows stay)."""
     days = retention.retention_days()
     deleted = retention.purge()
-    # After the rows are committed away: their audio files now belong to no one, like the
-    # leftovers of an upload that crashed before its commit.
+    # After the rows are committed away: their audio and picture files now belong to no one, like
+    # the leftovers of an upload that crashed before its commit.
     removed = voice.remove_orphans()
+    removed_pictures = images.remove_orphans()
     click.echo(f"Deleted {deleted} closed account(s) past the {days}-day retention period.")
     click.echo(f"Removed {removed} voice-note file(s) that no longer belonged to anyone.")
+    click.echo(f"Removed {removed_pictures} journal picture file(s) that no longer belonged to anyone.")
 
 
 @retention_cli.command("status")

@@ -156,6 +156,8 @@ def _live_server(tmp_path_factory):
     else:
         path = tmp_path_factory.mktemp("browser") / "aftercare.db"
         app = build_app(f"sqlite:///{path}")
+    # Journal pictures of the browser tests, never in the instance folder.
+    app.config["IMAGE_DIR"] = str(tmp_path_factory.mktemp("images"))
     migrate_database(app.extensions["aftercare_db"])
     if PG_URL:
         postgres.remember_seed(app.extensions["aftercare_db"])

@@ -1,5 +1,6 @@
 """The journal on a phone: after a session the intention comes back, an entry is written and shared;
-a voice note is recorded with Chromium's fake microphone, saved, and played back (UP-01)."""
+a voice note is recorded with Chromium's fake microphone, saved, and played back (UP-01); a drawing
+made with a finger goes with an entry written offline (UP-02)."""
 
 import base64
 import datetime as dt
@@ -7,13 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from playwright.sync_api import Page
 
+from aftercare.journal import images
 from aftercare.journal import voice
 from aftercare.models import COMPLETED
 from aftercare.models import Intention
 from aftercare.models import JournalEntry
+from aftercare.models import JournalImage
 from aftercare.models import TreatmentSession
 from aftercare.models import utcnow
 from aftercare.models import VoiceNote
@@ -289,3 +293,70 @@ def test_an_entry_written_offline_is_sent_once_when_back_online(patient, live_se
     expect(phone.locator(".journal-item").first).to_contain_text("Written on the train, no signal.")
     with live_server.database.connection_context():
         assert JournalEntry.select().where(JournalEntry.patient == patient).count() == 1
+
+
+def finger_stroke(page: Page, points: list[tuple[float, float]]) -> None:
+    """Draw with a finger (real touch events through Chromium's input pipeline), points in the canvas's 0..1."""
+    box = page.locator("[data-draw-canvas]").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    at = [{"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]} for x, y in points]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+    for point in at[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_a_drawing_made_offline_arrives_once_with_its_entry(patient, live_server, phone):
+    """UP-02, DUR-04: the drawing waits in the outbox with its entry and arrives exactly once, as a PNG."""
+    sign_in(phone, patient)
+    assert wait_for_service_worker(phone) == "activated"
+    phone.goto("/journal/new")
+    pictures = phone.get_by_role("region", name="Draw or add a picture")
+    expect(pictures.get_by_label("Choose pictures, or take a photo")).to_be_hidden()  # the buttons replace it
+    expect(pictures.get_by_role("button", name="Take a photo")).to_be_visible()
+    expect(pictures.get_by_role("button", name="Choose a picture")).to_be_visible()
+    pictures.get_by_role("button", name="Draw", exact=True).click()
+    expect(pictures.get_by_role("button", name="Draw", exact=True)).to_have_attribute("aria-expanded", "true")
+    canvas = phone.locator("[data-draw-canvas]")
+    expect(canvas).to_be_visible()
+    assert canvas.evaluate("(c) => getComputedStyle(c).touchAction") == "none"
+    assert canvas.bounding_box()["width"] <= 390
+
+    finger_stroke(phone, [(0.2, 0.3), (0.35, 0.5), (0.5, 0.3), (0.65, 0.5), (0.8, 0.3)])
+    pictures.get_by_text("Rose").click()
+    finger_stroke(phone, [(0.2, 0.8), (0.8, 0.8)])
+    # Undo takes the rose line away; clearing can be undone too, so it asks nothing.
+    pictures.get_by_role("button", name="Undo").click()
+    pictures.get_by_role("button", name="Clear").click()
+    expect(pictures.get_by_role("button", name="Add the drawing")).to_be_disabled()
+    pictures.get_by_role("button", name="Undo").click()
+    expect(pictures.get_by_role("button", name="Add the drawing")).to_be_enabled()
+    check_a11y(phone, "journal-new-drawing")
+
+    phone.context.set_offline(True)
+    phone.get_by_label("Write your reflection").fill("I drew what I could not say.")
+    phone.get_by_role("button", name="Save in my journal").click()  # the drawing not yet added goes too
+    expect(phone.locator("[data-journal-status]")).to_contain_text("Saved on this device.")
+    with live_server.database.connection_context():
+        assert JournalEntry.select().where(JournalEntry.patient == patient).count() == 0
+
+    phone.context.set_offline(False)
+    expect(phone).to_have_url(re.compile(r"/journal#entry-\d+$"), timeout=15_000)
+    entry = phone.locator(".journal-item").first
+    expect(entry).to_contain_text("I drew what I could not say.")
+    image = entry.get_by_role("img", name=re.compile("^Drawing from "))
+    expect(image).to_be_visible()
+    assert image.evaluate("(i) => i.decode().then(() => i.naturalWidth)") == 1000
+    check_a11y(phone, "journal-list-drawing")
+    assert phone.evaluate("() => self.aftercareOutbox.count()") == 0
+
+    with live_server.database.connection_context():
+        assert JournalEntry.select().where(JournalEntry.patient == patient).count() == 1
+        [stored] = JournalImage.select().where(JournalImage.patient == patient)
+    assert (stored.kind, stored.mime, stored.width, stored.height) == ("drawing", "image/png", 1000, 1000)
+    with live_server.app.app_context():
+        drawing = Image.open(images.path_of(stored)).convert("RGB")
+    colours = {colour for _, colour in drawing.getcolors(maxcolors=1_000_000)}
+    assert (255, 255, 255) in colours and (0x2F, 0x3B, 0x4A) in colours  # ink on paper
+    assert (0xD9, 0x85, 0x94) not in colours  # the rose line was undone

@@ -30,6 +30,7 @@ LOGINS = [login for _, login, _, _, _ in PATIENTS]
 def demo_server(tmp_path_factory, _live_server):
     """The demo clinic, served on its own database (the shared server's holds test accounts, which the demo refuses)."""
     app = build_app(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+    app.config["IMAGE_DIR"] = str(tmp_path_factory.mktemp("demo-images"))  # the demo's drawing and photo
     migrate_database(app.extensions["aftercare_db"])
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output

@@ -1,8 +1,10 @@
-// aftercare journal pages: an entry goes to the offline outbox first (like a mood tap), and voice
-// notes are recorded in the browser (MediaRecorder) and uploaded. Loaded only by /journal pages;
-// both pages work without it (the form posts, the file field uploads).
+// aftercare journal pages: an entry goes to the offline outbox first (like a mood tap), with the
+// drawings and pictures added to it, and voice notes are recorded in the browser (MediaRecorder) and
+// uploaded. Loaded only by /journal pages; both pages work without it (the form posts, the file
+// fields upload).
 
 import { crisisMatcher } from "./crisis.js";
+import { drawingPad } from "./drawing.js";
 import { freshToken, go, outbox, refreshFormToken, sendNow } from "./sync.js";
 
 const MAX_SECONDS = 5 * 60;
@@ -13,6 +15,183 @@ const clock = (seconds) => {
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 };
 
+// ------------------------------------------------------------------ drawings and pictures in an entry
+
+// Photos are made smaller on the phone before they wait in the outbox: the server keeps at most
+// this many pixels on the long side anyway, and a phone's 4 MB photo becomes a few hundred kB.
+const LONG_SIDE = 2048;
+const NOT_A_PICTURE =
+  "This file could not be opened as a picture. Pictures must be JPEG, PNG or WebP; please choose another one.";
+
+// Decode a chosen file (turned the way its camera said) and draw it again, smaller, as a JPEG. Null if
+// it is not a picture this browser can open; the file itself where the browser cannot do this.
+async function shrink(file) {
+  if (typeof createImageBitmap !== "function") return file;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch {
+    return null;
+  }
+  const scale = Math.min(1, LONG_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#ffffff"; // a transparent picture on white, as the server keeps it
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close?.();
+  return new Promise((resolve) => canvas.toBlob((blob) => resolve(blob), "image/jpeg", 0.9));
+}
+
+function attachPictures(box) {
+  const max = Number(box.dataset.max) || 4;
+  const list = box.querySelector("[data-pictures-list]");
+  const status = box.querySelector("[data-pictures-status]");
+  const buttons = box.querySelector("[data-pictures-buttons]");
+  const fallback = box.querySelector("[data-pictures-fallback]");
+  const fallbackInput = fallback.querySelector('input[type="file"]');
+  const drawBox = box.querySelector("[data-draw]");
+  const drawOpen = box.querySelector("[data-draw-open]");
+  let items = []; // {field: "photo" | "drawing", blob, name, url}: added to this entry, not sent yet
+
+  const say = (text) => {
+    status.textContent = text;
+  };
+  const label = (item, index) => `${item.field === "drawing" ? "Drawing" : "Picture"} ${index + 1}`;
+
+  function render() {
+    list.replaceChildren(
+      ...items.map((item, index) => {
+        const row = document.createElement("li");
+        const image = document.createElement("img");
+        image.src = item.url;
+        image.alt = label(item, index);
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "button secondary";
+        remove.textContent = "Remove";
+        const which = document.createElement("span");
+        which.className = "sr-only";
+        which.textContent = ` ${label(item, index).toLowerCase()}`;
+        remove.append(which);
+        remove.addEventListener("click", () => {
+          URL.revokeObjectURL(item.url);
+          items = items.filter((other) => other !== item);
+          render();
+          say(`${label(item, index)} removed.`);
+          (list.querySelector("button") ?? drawOpen).focus();
+        });
+        row.append(image, remove);
+        return row;
+      }),
+    );
+    list.hidden = items.length === 0;
+    const full = items.length >= max;
+    for (const button of buttons.querySelectorAll("button")) button.disabled = full;
+    if (full) {
+      drawBox.hidden = true;
+      drawOpen.setAttribute("aria-expanded", "false");
+    }
+  }
+
+  function add(field, blob, name) {
+    if (items.length >= max) {
+      say(`An entry can hold up to ${max} pictures or drawings. The rest can go in another entry.`);
+      return false;
+    }
+    items.push({ field, blob, name, url: URL.createObjectURL(blob) });
+    render();
+    return true;
+  }
+
+  const pad = drawingPad(drawBox);
+
+  async function addDrawing() {
+    if (!pad.hasDrawing()) return;
+    if (add("drawing", await pad.toBlob(), "drawing.png")) {
+      pad.reset();
+      drawBox.hidden = true;
+      drawOpen.setAttribute("aria-expanded", "false");
+      drawOpen.textContent = "Draw another";
+      say("Your drawing is added to this entry.");
+    }
+  }
+
+  drawOpen.addEventListener("click", () => {
+    const open = drawBox.hidden;
+    drawBox.hidden = !open;
+    drawOpen.setAttribute("aria-expanded", String(open));
+    if (open) drawBox.scrollIntoView({ block: "nearest" });
+  });
+  drawBox.querySelector("[data-draw-add]").addEventListener("click", async () => {
+    await addDrawing();
+    drawOpen.focus();
+  });
+
+  for (const picker of box.querySelectorAll("[data-picker]")) {
+    box.querySelector(`[data-pick="${picker.dataset.picker}"]`).addEventListener("click", () => picker.click());
+    picker.addEventListener("change", async () => {
+      const files = [...picker.files];
+      picker.value = "";
+      let added = 0;
+      for (const file of files) {
+        const blob = await shrink(file);
+        if (!blob) {
+          say(NOT_A_PICTURE);
+          continue;
+        }
+        if (!add("photo", blob, blob === file ? file.name || "picture" : "photo.jpg")) break;
+        added += 1;
+      }
+      if (added) say(added === 1 ? "The picture is added to this entry." : `${added} pictures are added to this entry.`);
+    });
+  }
+
+  buttons.hidden = false;
+  fallback.hidden = true;
+  render();
+
+  return {
+    /** Something added or drawn that would be lost by leaving. */
+    hasWork: () => items.length > 0 || pad.hasDrawing(),
+    /** A drawing on the paper but not added yet goes with the entry: nothing drawn is left behind. */
+    keepDrawing: addDrawing,
+    /** Hand the pictures to the entry being saved; the list is empty for the next one. */
+    take() {
+      const taken = items;
+      items = [];
+      render();
+      return taken;
+    },
+    /** Give back the pictures of an entry that could not be saved. */
+    restore(taken) {
+      items = [...taken, ...items].slice(0, max);
+      render();
+    },
+    /** Put the pictures in the form's own file fields, for a plain post (no outbox on this phone). */
+    intoForm(form) {
+      try {
+        for (const field of ["photo", "drawing"]) {
+          const files = new DataTransfer();
+          for (const item of items.filter((each) => each.field === field)) {
+            files.items.add(new File([item.blob], item.name, { type: item.blob.type }));
+          }
+          let input = field === "photo" ? fallbackInput : form.querySelector('input[name="drawing"]');
+          if (!input && files.items.length) {
+            input = Object.assign(document.createElement("input"), { type: "file", name: "drawing", hidden: true });
+            form.append(input);
+          }
+          if (input) input.files = files.files;
+        }
+      } catch (error) {
+        console.warn("pictures could not go with the form:", error);
+      }
+    },
+  };
+}
+
 // ------------------------------------------------------------------ a new entry, through the outbox
 
 const entryForm = document.querySelector("form[data-journal-form]");
@@ -21,8 +200,11 @@ if (entryForm && outbox) {
   const status = entryForm.querySelector("[data-journal-status]");
   const bodyField = entryForm.querySelector('textarea[name="body"]');
   const clientIdField = entryForm.querySelector('input[name="client_id"]');
+  const picturesBox = entryForm.querySelector("[data-pictures]");
+  const pictures = picturesBox ? attachPictures(picturesBox) : null;
   const isCrisis = crisisMatcher();
-  const mine = new Map(); // client_id -> {crisis, body}: entries written on this page, not yet acknowledged
+  // client_id -> {crisis, body, pictures}: entries written on this page, not yet acknowledged
+  const mine = new Map();
   let plainSubmit = false;
 
   const say = (text) => {
@@ -39,6 +221,7 @@ if (entryForm && outbox) {
     } else if (event.type === "failed") {
       // Refused for good (too long, an old page): give the text back, so nothing written is lost.
       if (bodyField && !bodyField.value) bodyField.value = entry.body;
+      pictures?.restore(entry.pictures);
       const why = Object.values(event.fields ?? {}).join(" ") || event.message || "";
       say(`This entry could not be saved. ${why}`.trim());
       if (entry.crisis) go("/crisis");
@@ -54,12 +237,13 @@ if (entryForm && outbox) {
       return;
     }
     plainSubmit = true;
+    pictures?.intoForm(entryForm);
     entryForm.requestSubmit();
   }
 
-  // Leaving with unsaved writing asks first.
+  // Leaving with unsaved writing, a drawing or pictures asks first.
   window.addEventListener("beforeunload", (event) => {
-    if (!plainSubmit && bodyField?.value.trim()) event.preventDefault();
+    if (!plainSubmit && (bodyField?.value.trim() || pictures?.hasWork())) event.preventDefault();
   });
 
   entryForm.addEventListener("submit", async (event) => {
@@ -67,8 +251,10 @@ if (entryForm && outbox) {
     event.preventDefault();
     const data = new FormData(entryForm);
     const body = String(data.get("body") ?? "");
-    if (!body.trim()) {
-      say("Write something first, or record a voice note instead.");
+    await pictures?.keepDrawing();
+    const attached = pictures?.take() ?? [];
+    if (!body.trim() && !attached.length) {
+      say("Write something first, or add a drawing or a picture, or record a voice note.");
       bodyField?.focus();
       return;
     }
@@ -79,17 +265,19 @@ if (entryForm && outbox) {
       prompt: String(data.get("prompt") ?? ""),
       session_id: session ? Number(session) : null,
     };
+    const files = attached.map(({ field, blob, name }) => ({ field, blob, name }));
     try {
-      await outbox.add("journal", payload);
+      await outbox.add("journal", payload, { files });
     } catch (error) {
       console.warn("outbox unavailable for journal entries, posting the form instead:", error);
+      pictures?.restore(attached);
       await postForm();
       return;
     }
     // A fresh id before anything else, so the next entry is a new one, not a replay of this one.
     if (clientIdField) clientIdField.value = newId();
     const crisis = isCrisis(body);
-    mine.set(payload.client_id, { crisis, body });
+    mine.set(payload.client_id, { crisis, body, pictures: attached });
     if (bodyField) bodyField.value = "";
     say("Saved on this device.");
 
@@ -112,11 +300,26 @@ if (drafts && outbox) {
   const list = drafts.querySelector("[data-journal-draft-list]");
   let sentHere = 0;
 
+  // The entry's words, and what pictures go with it.
+  const describe = (item) => {
+    const text = item.payload.body ?? "";
+    const drawings = (item.files ?? []).filter((file) => file.field === "drawing").length;
+    const photos = (item.files ?? []).length - drawings;
+    const extras = [
+      drawings && (drawings === 1 ? "a drawing" : `${drawings} drawings`),
+      photos && (photos === 1 ? "a picture" : `${photos} pictures`),
+    ].filter(Boolean);
+    const short = text.length > 160 ? `${text.slice(0, 159)}…` : text;
+    if (!extras.length) return short;
+    const withPictures = `with ${extras.join(" and ")}`;
+    return short.trim() ? `${short} (${withPictures})` : `An entry ${withPictures}`;
+  };
+
   const row = (text, note) => {
     const item = document.createElement("li");
     const body = document.createElement("span");
     body.className = "entry-body";
-    body.textContent = text.length > 160 ? `${text.slice(0, 159)}…` : text;
+    body.textContent = text;
     item.append(body);
     if (note) {
       const why = document.createElement("span");
@@ -137,8 +340,8 @@ if (drafts && outbox) {
       return; // no IndexedDB here: nothing can be waiting either
     }
     list.replaceChildren(
-      ...waiting.map((item) => row(item.payload.body ?? "")),
-      ...refused.map((item) => row(item.payload.body ?? "", `Could not be sent: ${item.message || item.error}`)),
+      ...waiting.map((item) => row(describe(item))),
+      ...refused.map((item) => row(describe(item), `Could not be sent: ${item.message || item.error}`)),
     );
     if (sentHere > 0) {
       const link = document.createElement("a");

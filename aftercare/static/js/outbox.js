@@ -7,8 +7,8 @@
 // once (going back online fires the page's `online` event and Background Sync): the server
 // de-duplicates by client_id (DUR-04), so that is harmless.
 //
-// Rules: an entry is never dropped. 200/201 removes it; 422 (refused for good) moves it to the
-// `failed` store, still on the device; 401/403 stops (signed out: keep everything); network
+// Rules: an entry is never dropped. 200/201 removes it; 422 or 413 (refused for good) moves it to
+// the `failed` store, still on the device; 401/403 stops (signed out: keep everything); network
 // errors, 429 and 5xx leave it and back off; a 400 is usually an old CSRF token: refresh, retry once.
 
 (() => {
@@ -194,8 +194,10 @@
      * Queue a submission; resolves with the stored record once it is safely on disk.
      * `owner` (optional) names the signed-in person, so that another person signing in on the
      * same phone never sends it under their name; by default, the last one the server named.
+     * `files` (optional): [{field, blob, name}], sent with the payload as multipart/form-data
+     * (a journal entry's pictures); IndexedDB keeps the blobs with the rest of the entry.
      */
-    async add(kind, payload, { owner } = {}) {
+    async add(kind, payload, { owner, files } = {}) {
       if (!URLS[kind]) throw new Error(`unknown outbox kind: ${kind}`);
       const body = { ...payload };
       if (!body.client_id) body.client_id = uuid();
@@ -209,6 +211,7 @@
         nextAttemptAt: 0,
         createdAt: now,
         owner: owner ?? outbox._user ?? (await outbox._lastUser()),
+        files: files ?? [],
       };
       await tx([QUEUE], "readwrite", async ({ [QUEUE]: store }) => {
         // The same id twice is the same entry (a double tap, a replay): keep the first.
@@ -314,15 +317,29 @@
   let running = null;
   let again = null;
 
+  // JSON, or multipart/form-data when files go with it (the browser sets that type and its boundary).
+  function encode(item) {
+    if (!item.files?.length) return { type: "application/json", body: JSON.stringify(item.payload) };
+    const form = new FormData();
+    for (const [name, value] of Object.entries(item.payload)) {
+      if (value !== null && value !== undefined) form.append(name, String(value));
+    }
+    for (const file of item.files) form.append(file.field, file.blob, file.name);
+    return { type: null, body: form };
+  }
+
   async function post(item, token) {
+    const { type, body } = encode(item);
+    const headers = { Accept: "application/json", "X-CSRFToken": token };
+    if (type) headers["Content-Type"] = type;
     try {
       return await timedFetch(item.url, {
         method: "POST",
         credentials: "same-origin",
         cache: "no-store",
         redirect: "manual",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token },
-        body: JSON.stringify(item.payload),
+        headers,
+        body,
       });
     } catch {
       throw new Stop(OFFLINE);
@@ -399,9 +416,9 @@
         const sent = { id: item.id, kind: item.kind, status, response: data };
         result.sent.push(sent);
         emit({ type: "sent", ...sent });
-      } else if (status === 422) {
-        // Refused for good (invalid, or the id was used for something else): the person cannot
-        // fix it by waiting. Keep it on the device, out of the queue, and say so.
+      } else if (status === 422 || status === 413) {
+        // Refused for good (invalid, too large, or the id was used for something else): the person
+        // cannot fix it by waiting. Keep it on the device, out of the queue, and say so.
         const failure = {
           ...item,
           status,
