@@ -3,10 +3,12 @@ import re
 import shutil
 from types import SimpleNamespace
 
+import jinja2
 import pyotp
 import pytest
 
 from aftercare import create_app
+from aftercare import passwords
 from aftercare.db import migrate_database
 from aftercare.db import open_database
 from tests import factories
@@ -14,6 +16,24 @@ from tests import postgres
 
 # Run the suite against PostgreSQL by setting this to a postgresql:// URL.
 PG_URL = os.environ.get("AFTERCARE_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Hash and check passwords with argon2id at 1 MiB and one pass while the suite runs.
+
+    Production's RFC 9106 profile (64 MiB, 3 passes) takes about 0.2 s per check on a two-core
+    machine, and the suite signs in a few thousand times. The algorithm and every code path stay
+    the same; tests/test_passwords.py checks production's parameters. A server in another process
+    (the crash tests) checks these hashes as they are and rehashes at its own cost on sign-in.
+    """
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    saved = passwords._hasher, passwords._DUMMY_HASH
+    passwords._hasher, passwords._DUMMY_HASH = cheap, cheap.hash("aftercare timing equaliser")
+    yield
+    passwords._hasher, passwords._DUMMY_HASH = saved
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +65,27 @@ def database_url(template_db, tmp_path):
     return f"sqlite:///{path}"
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once for the whole run, not once per test's app (each test makes a new app).
+
+    A running clinic has one app per process and compiles each template once; the suite makes an
+    app per test, and compiling the same templates again for each one cost more than rendering them.
+    """
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(
@@ -58,6 +99,7 @@ def app(database_url, tmp_path):
             "IMAGE_DIR": str(tmp_path / "images"),
         }
     )
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     database = app.extensions["aftercare_db"]
     if PG_URL:
         postgres.reset(database)

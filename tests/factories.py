@@ -48,7 +48,7 @@ _hash = None
 
 
 def _password_hash():
-    # Hashing with argon2 takes ~50 ms; tests share one hash of the one password.
+    # Tests share one hash of the one password (made with the suite's cheap parameters: conftest.py).
     global _hash
     if _hash is None:
         _hash = hash_password(PASSWORD)

@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 from aftercare.passwords import hash_password
 from aftercare.passwords import needs_rehash
 from aftercare.passwords import password_problem
+from aftercare.passwords import PRODUCTION
 from aftercare.passwords import verify_password
 
 
@@ -49,3 +50,11 @@ def test_weak_parameters_are_rehashed():
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("correct horse battery staple")
     assert needs_rehash(weak)
     assert not needs_rehash(hash_password("correct horse battery staple"))
+
+
+def test_production_hashes_with_the_rfc_9106_low_memory_profile():
+    # The suite itself hashes cheaply (tests/conftest.py: cheap_password_hashing); production does not.
+    stored = PRODUCTION.hash("correct horse battery staple")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION.verify(stored, "correct horse battery staple")
+    assert PRODUCTION.check_needs_rehash(hash_password("correct horse battery staple"))
