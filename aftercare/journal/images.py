@@ -22,7 +22,6 @@ file without a row (a crash between the two) is removed later by `remove_orphans
 import datetime as dt
 import hashlib
 import io
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from ..models import JournalEntry
 from ..models import JournalImage
 from ..models import User
 from ..models import utcnow
+from .voice import remove_unknown_files
 from .voice import write_private
 
 PHOTO, DRAWING = "photo", "drawing"
@@ -284,18 +284,6 @@ def record_view(viewer: User, patient: User, image: JournalImage) -> None:
 
 
 def remove_orphans(older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
-    """Delete picture files no row points to (a crash between write and commit, deleted entries, purged accounts).
-
-    Files younger than `older_than` are left alone: their entry may still be committing.
-    """
-    directory = image_dir()
-    if not directory.is_dir():
-        return 0
+    """Delete picture files no row points to (a crash between write and commit, deleted entries, purged accounts)."""
     known = {name for (name,) in JournalImage.select(JournalImage.stored_name).tuples()}
-    cutoff = time.time() - older_than.total_seconds()
-    removed = 0
-    for path in directory.iterdir():
-        if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return remove_unknown_files(image_dir(), known, older_than)

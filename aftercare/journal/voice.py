@@ -480,14 +480,18 @@ def delete(patient: User, note: VoiceNote) -> None:
 
 
 def remove_orphans(older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
-    """Delete audio files no voice note points to (a crash between write and commit, purged accounts).
+    """Delete audio files no voice note points to (a crash between write and commit, purged accounts)."""
+    known = {name for (name,) in VoiceNote.select(VoiceNote.stored_name).tuples()}
+    return remove_unknown_files(voice_dir(), known, older_than)
+
+
+def remove_unknown_files(directory: Path, known: set[str], older_than: dt.timedelta) -> int:
+    """Delete the files in a private folder whose names are not `known`; return how many.
 
     Files younger than `older_than` are left alone: their upload may still be committing.
     """
-    directory = voice_dir()
     if not directory.is_dir():
         return 0
-    known = {name for (name,) in VoiceNote.select(VoiceNote.stored_name).tuples()}
     cutoff = time.time() - older_than.total_seconds()
     removed = 0
     for path in directory.iterdir():
