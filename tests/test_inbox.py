@@ -15,6 +15,7 @@ from aftercare.models import REMINDER_CANCELLED
 from aftercare.models import REMINDER_PLANNED
 from aftercare.models import REMINDER_SENT
 from aftercare.models import User
+from aftercare.models import utcnow
 from aftercare.reminders import planner
 from aftercare.reminders.dispatcher import Dispatcher
 from tests.conftest import Auth
@@ -131,7 +132,9 @@ def test_a_clinician_messages_a_patient_and_it_reaches_the_inbox_and_devices(pus
     )
     assert response.status_code == 302
     assert AuditEvent.select().where(AuditEvent.action == "message_sent").count() == 1
-    dispatch(push_app)
+    # Sent when it falls due: at once, or when the patient's quiet hours end (21:00-08:00 by default).
+    message = Reminder.get(Reminder.user == people.patient, Reminder.rule == "message")
+    dispatch(push_app, clock=lambda: max(message.due_at, utcnow()))
     [push] = receiver.wait_for(1)
     assert push.json["notification"]["body"] == "A message from your clinic."  # generic on the lock screen
     assert "results" not in json.dumps(push.json)
