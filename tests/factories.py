@@ -71,6 +71,19 @@ def make_user(role=PATIENT, *, name=None, email=None, active=True, totp=True, **
     )
 
 
+def afternoon_zone(now: dt.datetime | None = None) -> str:
+    """A time zone where it is about two in the afternoon now (an Etc/GMT zone, UTC-12 to UTC+14).
+
+    A session that ended an hour or two ago falls on the patient's today there, whatever the
+    hour in UTC: tests of "the session day" hold at 00:30 UTC as well as at noon.
+    """
+    hour = (now or utcnow()).hour
+    offset = (14 - hour) % 24
+    if offset > 14:
+        offset -= 24
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT signs run the other way
+
+
 def make_patient(clinician=None, **fields) -> User:
     patient = make_user(PATIENT, **fields)
     if clinician is not None:

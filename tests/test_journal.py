@@ -31,11 +31,13 @@ from aftercare.models import Intention
 from aftercare.models import JournalEntry
 from aftercare.models import SafetyAlert
 from aftercare.models import TreatmentSession
+from aftercare.models import User
 from aftercare.models import utcnow
 from aftercare.models import VoiceNote
 from aftercare.mydata import export
 from tests.conftest import Auth
 from tests.conftest import csrf_from
+from tests.factories import afternoon_zone
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
@@ -462,6 +464,8 @@ def test_no_form_gets_a_500(app, client, patient, fields, path):
 
 
 def test_after_a_session_the_intention_is_shown_back(client, patient):
+    # Mid-afternoon for the patient now, so "an hour ago" is their session day at any UTC hour.
+    User.update(timezone=afternoon_zone()).where(User.id == patient.id).execute()
     session = completed_session(patient, number=3, explore="why I hold on to the old house", carry="I can let it be")
     with client.get("/journal/new") as page:
         html = page.get_data(as_text=True)

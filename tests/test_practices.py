@@ -9,6 +9,7 @@ from aftercare.models import AuditEvent
 from aftercare.models import Practice
 from aftercare.models import TreatmentSession
 from aftercare.models import utcnow
+from tests.factories import afternoon_zone
 from tests.factories import make_admin
 from tests.factories import make_clinician
 from tests.factories import make_patient
@@ -122,8 +123,8 @@ def test_editing_archives_and_restores_a_practice(app, client, auth, staff):
 def test_an_archived_practice_is_not_offered(app, client, auth):
     make_admin()  # without one, sign-in goes to first-run setup
     Practice.update(active=False).where(Practice.title == "Rest and capture").execute()
-    patient = make_patient(make_clinician(), timezone="UTC")
-    in_window(patient, hours_ago=1.5)  # ended 30 minutes ago: the session day
+    patient = make_patient(make_clinician(), timezone=afternoon_zone())
+    in_window(patient, hours_ago=1.5)  # ended 30 minutes ago, in the patient's afternoon: the session day
     assert auth.login(patient).status_code == 302
     page = client.get("/home").get_data(as_text=True)
     assert "Your session day" in page

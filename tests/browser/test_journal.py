@@ -26,6 +26,7 @@ from tests.browser.conftest import JS_TIMEOUT_MS
 from tests.browser.conftest import PHONE
 from tests.browser.conftest import sign_in
 from tests.browser.conftest import wait_for_service_worker
+from tests.factories import afternoon_zone
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +72,8 @@ def patient(seed, live_server, voice_dir):
     # Tests ask for this before their page, so the page closes (and its last requests end)
     # before voice_dir puts the setting back.
     clinician = seed.clinician(name="Dana Reyes")
-    return seed.patient(clinician, name="Mara Quinn")
+    # Mid-afternoon for her now, so a session that ended an hour ago is her session day at any UTC hour.
+    return seed.patient(clinician, name="Mara Quinn", timezone=afternoon_zone())
 
 
 def completed_session(live_server, patient, *, number=3, **intention):
