@@ -8,6 +8,7 @@ from urllib.parse import unquote
 from urllib.parse import urlparse
 
 import click
+import peewee
 from flask import current_app
 from flask import Flask
 from flask import g
@@ -175,10 +176,48 @@ def columns(model, alias: str = "") -> str:
 def row_to(model, values):
     """Make a model instance from values in `columns(model)` order, converted as peewee would."""
     instance = model(__no_default__=True)  # no defaults computed, nothing marked dirty
-    instance.__data__ = {
-        field.name: field.python_value(value) for field, value in zip(model._meta.sorted_fields, values, strict=True)
-    }
+    names, converters = _plan(model)
+    instance.__data__ = data = dict(zip(names, values, strict=True))
+    for name, convert in converters:
+        data[name] = convert(data[name])
     return instance
+
+
+# Integer and text columns come back from both drivers as peewee would give them (int, str or None):
+# its python_value would only call int() or str() on them again, which row_to skips.
+_AS_STORED = {peewee.IntegerField.adapt, peewee._StringField.adapt}
+_plans: dict[type, tuple[tuple[str, ...], tuple]] = {}
+
+
+def _plan(model) -> tuple[tuple[str, ...], tuple]:
+    """Return a model's field names in `columns(model)` order, and the (name, conversion) its values need."""
+    plan = _plans.get(model)
+    if plan is None:
+        converters = []
+        for field in model._meta.sorted_fields:
+            target = field.rel_field if isinstance(field, peewee.ForeignKeyField) else field
+            if isinstance(field, peewee.DateTimeField):
+                converters.append((field.name, _datetime_of(field)))
+            elif type(target).adapt not in _AS_STORED or type(target).python_value is not peewee.Field.python_value:
+                converters.append((field.name, field.python_value))
+        plan = _plans[model] = (tuple(field.name for field in model._meta.sorted_fields), tuple(converters))
+    return plan
+
+
+def _datetime_of(field):
+    """Return a DateTimeField's conversion: SQLite's ISO text parsed directly, anything else as peewee does."""
+    slow = field.python_value
+    parse = dt.datetime.fromisoformat
+
+    def convert(value):
+        if value is None or type(value) is dt.datetime:
+            return value
+        try:
+            return parse(value)
+        except (TypeError, ValueError):
+            return slow(value)
+
+    return convert
 
 
 def moment(value) -> dt.datetime | None:
