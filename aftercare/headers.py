@@ -8,39 +8,50 @@ CSP = (
     "worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 # Static files are public and versioned by their URL (their view sets their caching); everything
 # else may carry someone's health data, so no cache keeps it.
 CACHEABLE_ENDPOINTS = {"static"}
 
-
-def set_headers(response):
-    headers = response.headers
-    headers["X-Content-Type-Options"] = "nosniff"
-    if request.endpoint in CACHEABLE_ENDPOINTS:
-        # A script, style sheet or image: its caching is the static view's (pwa/views.py), and the
-        # document headers below would only cost bytes on every file of a first visit. An SVG can
-        # carry script when opened on its own, so it keeps the policy.
-        if response.mimetype == "image/svg+xml":
-            headers.setdefault("Content-Security-Policy", CSP)
-        return response
-    headers.setdefault("Content-Security-Policy", CSP)
+# What every page and API answer carries, unless its view set the header itself (a view's own
+# Content-Security-Policy or Cache-Control stands).
+DOCUMENT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", CSP),
     # flask-wtf's HTTPS referrer check needs a same-origin Referer.
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"
-    return response
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cache-Control", "no-store"),
+)
 
 
-def set_hsts(response):
-    response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    return response
+def headers_for(production: bool):
+    """Return the after-request function that adds the security headers (and HSTS in production)."""
+    hsts = (HSTS,) if production else ()
+    document, static, svg = (
+        tuple((name.lower(), (name, value)) for name, value in group)
+        for group in (DOCUMENT_HEADERS + hsts, DOCUMENT_HEADERS[:1] + hsts, DOCUMENT_HEADERS[:2] + hsts)
+    )
+
+    def set_headers(response):
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}
+        if request.endpoint in CACHEABLE_ENDPOINTS:
+            # A script, style sheet or image: its caching is the static view's (pwa/views.py), and the
+            # document headers below would only cost bytes on every file of a first visit. An SVG can
+            # carry script when opened on its own, so it keeps the policy.
+            wanted = svg if response.mimetype == "image/svg+xml" else static
+        else:
+            wanted = document
+        # One pass over the headers already set, rather than a search of them per header.
+        headers.extend([header for name, header in wanted if name not in present])
+        return response
+
+    return set_headers
 
 
 def init_app(app):
-    app.after_request(set_headers)
-    if app.config["PRODUCTION"]:
-        app.after_request(set_hsts)
+    app.after_request(headers_for(app.config["PRODUCTION"]))
