@@ -149,3 +149,18 @@ def test_today_offers_the_guide_for_the_patients_stage(client, auth, hours_since
     auth.login(patient)
     page = client.get("/home").get_data(as_text=True)
     assert f"<strong>{title}</strong>" in page
+
+
+@pytest.mark.parametrize(
+    ("summary", "line"),
+    [
+        ("Rest, company and no driving for a day.", "What to expect: rest, company and no driving for a day."),
+        ("ECG checks before the first infusion.", "What to expect: ECG checks before the first infusion."),
+        ("Dr. Lee explains the first session.", "What to expect: Dr. Lee explains the first session."),
+        ("I may feel tired afterwards.", "What to expect: I may feel tired afterwards."),
+        ("the window of clarity", "What to expect: the window of clarity"),
+        ("", "What to expect"),
+    ],
+)
+def test_todays_guide_line_lowers_only_a_plain_first_letter(summary, line):
+    assert library.what_to_expect(Guide(summary=summary)) == line

@@ -95,6 +95,17 @@ def for_stage(stage: str) -> Guide | None:
     return row_to(Guide, row) if row else None
 
 
+def what_to_expect(guide: Guide) -> str:
+    """The line under a guide's title on Today: "What to expect: " and its summary, the first letter lowered.
+
+    A summary that starts with an acronym or a name ("ECG checks...", "Dr. Lee...") keeps its capital.
+    """
+    summary = guide.summary
+    if summary[:1].isupper() and summary[1:2].islower() and not summary.startswith(("Dr.", "Dr ", "I ")):
+        summary = summary[:1].lower() + summary[1:]
+    return f"What to expect: {summary}" if summary else "What to expect"
+
+
 def _checked(title: str, summary: str, body: str, stage: str) -> dict:
     title, summary, body = clean_text(title or ""), clean_text(summary or ""), clean_text(body or "")
     problems = {}

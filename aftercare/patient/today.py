@@ -2,8 +2,6 @@
 
 import datetime as dt
 
-from flask import url_for
-
 from ..db import columns
 from ..db import Prepared
 from ..db import row_to
@@ -86,8 +84,6 @@ def journey(patient: User, now: dt.datetime, sessions: list[TreatmentSession]) -
     ahead = upcoming is not None and upcoming.starts_at > now
     window = scheduling.window_of(patient, sessions, now)
     return {
-        "session_url": url_for("journey.patient_session", session_id=upcoming.id) if upcoming else None,
-        "journal_url": url_for("journal.new_entry", session=window.session.id) if window else None,
         "upcoming": upcoming,
         "countdown": countdown(upcoming.starts_at - now) if ahead else None,
         "todo": preparation.to_do(upcoming) if ahead else [],
@@ -108,6 +104,7 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
     last = found if found is None or isinstance(found, MoodEntry) else row_to(MoodEntry, found)
     stage = guides.stage_of(sessions, now)
     intake = INTAKE.one(patient.id)
+    guide = guides.for_stage(stage)
     return {
         "greeting": greeting(now_local),
         "today": now_local,
@@ -120,7 +117,9 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
         "last_checkins": answered,
         **journey(patient, now, sessions),
         "intake": _intake_card(intake, stage),
-        "guide": guides.for_stage(stage),
+        "guide": guide,
+        "what_to_expect": guides.what_to_expect(guide) if guide else None,
+        "first_name": patient.name.split(" ")[0],
     }
 
 
