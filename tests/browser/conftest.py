@@ -312,6 +312,10 @@ def sign_in(page: Page, user, *, base: str = "", check: bool = False):
         enter_code(page, totp_code(user.totp_secret), "Continue")
     home = "/home" if user.role == "patient" else f"/{user.role}/"
     expect(page).to_have_url(re.compile(re.escape(home) + "$"))
+    # The URL changes before the page's scripts run. Each module script is its own: the outbox (from
+    # app.js) can be there before mood.js has taken over the mood form, and a tap in between posts
+    # the form as a plain page would (offline: an error page). At "load" every module has run.
+    page.wait_for_load_state("load")
 
 
 def expect_current_page(page: Page, href: str):
