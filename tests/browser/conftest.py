@@ -393,23 +393,35 @@ def pytest_runtest_call(item):
 
 
 def wait_for_service_worker(page: Page) -> str:
-    """Wait until an activated service worker controls the page; return its state."""
-    return page.evaluate(
-        """async (ms) => {
-            const timeout = new Promise((_, reject) =>
-                setTimeout(() => reject(new Error(`no activated, controlling service worker after ${ms} ms`)), ms));
-            const ready = (async () => {
-                if (!("serviceWorker" in navigator)) throw new Error("no navigator.serviceWorker");
-                const registration = await navigator.serviceWorker.ready;
-                while (!navigator.serviceWorker.controller || registration.active?.state !== "activated") {
-                    await new Promise((resolve) => setTimeout(resolve, 50));
-                }
-                return registration.active.state;
-            })();
-            return Promise.race([ready, timeout]);
-        }""",
-        JS_TIMEOUT_MS,
-    )
+    """Wait until an activated service worker controls the page; return its state.
+
+    A worker that activates while a navigation is still in flight (the sign-in's redirect to
+    Today, say) cannot claim that page: clients.claim() passes over a document that is not yet
+    running, and the page stays uncontrolled until the next navigation, as it would for a patient.
+    So when the worker is active and the page is still not its client, load the page once more.
+    """
+    state = page.evaluate(WAIT_FOR_WORKER, JS_TIMEOUT_MS)
+    if state == "uncontrolled":
+        page.reload(wait_until="load")
+        state = page.evaluate(WAIT_FOR_WORKER, JS_TIMEOUT_MS)
+    return state
+
+
+WAIT_FOR_WORKER = """async (ms) => {
+    const timeout = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no activated, controlling service worker after ${ms} ms`)), ms));
+    const ready = (async () => {
+        if (!("serviceWorker" in navigator)) throw new Error("no navigator.serviceWorker");
+        const registration = await navigator.serviceWorker.ready;
+        const active = Date.now();
+        while (!navigator.serviceWorker.controller || registration.active?.state !== "activated") {
+            if (registration.active?.state === "activated" && Date.now() - active > 2000) return "uncontrolled";
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return registration.active.state;
+    })();
+    return Promise.race([ready, timeout]);
+}"""
 
 
 def cached_urls(page: Page) -> list[str]:
