@@ -1,11 +1,16 @@
 """Pages more than one blueprint shows."""
 
 import gzip
+import hashlib
+import json
 from collections.abc import Callable
+from functools import lru_cache
 
+import brotli
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -72,9 +77,7 @@ def public_page(template: str, **context):
     compressed (BREACH needs a secret in the page); asked for by a signed-in browser, it is sent as
     it is, like every other page.
     """
-    response = current_app.make_response(
-        render_template(template, lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone(), **context)
-    )
+    response = current_app.make_response(render_public(template, **context))
     response.headers["Cache-Control"] = "no-cache"
     response.vary.update(("Cookie", "Accept-Encoding"))
     signed_out = current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
@@ -82,6 +85,39 @@ def public_page(template: str, **context):
         response.set_data(gzip.compress(response.get_data(), 6))
         response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+def render_public(template: str, **context) -> str:
+    """Render a public page's HTML (with the clinic's crisis lines and phone number)."""
+    return render_template(template, lines=crisis.current_lines(), clinic_phone=crisis.clinic_phone(), **context)
+
+
+def public_bundle(pages: Callable[[], dict[str, str]]) -> Response:
+    """Answer public pages in one JSON answer, as a signed-out visitor sees them, for the service worker.
+
+    `pages` renders {path: HTML}; it runs as nobody, so a signed-in browser asking gets the same
+    copies (no name, no CSRF token), and the answer may be compressed like public_page's. It
+    carries an ETag, so the worker's later checks are a 304 while nothing changed.
+    """
+    g._login_user = current_app.login_manager.anonymous_user()  # flask-login's current user, for this request
+    body = json.dumps({"pages": pages()}, separators=(",", ":")).encode()
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Accept-Encoding")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.make_conditional(request)
+    accepted = {part.split(";")[0].strip().lower() for part in request.headers.get("Accept-Encoding", "").split(",")}
+    encoding = "br" if "br" in accepted else "gzip" if "gzip" in accepted else None
+    if response.status_code == 200 and encoding:
+        response.set_data(_squeezed(body, encoding))
+        response.headers["Content-Encoding"] = encoding
+    return response
+
+
+@lru_cache(maxsize=8)
+def _squeezed(body: bytes, encoding: str) -> bytes:
+    """Compress a bundle once per content (every installing device asks for the same one)."""
+    return brotli.compress(body, quality=11) if encoding == "br" else gzip.compress(body, 9, mtime=0)
 
 
 def render_cohort(viewer: User, read_range):

@@ -89,6 +89,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="also time the clinician's pages on this empty PostgreSQL database, filled with the same --scale "
         "(default: SQLite only)",
     )
+    parser.add_argument(
+        "--from-database",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="start from a copy of this SQLite clinic, already made by `demo --scale N` (for example by "
+        "`python -m bench.clinician --fill`), instead of generating one; --scale then only names it",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, server logs)")
     parser.add_argument(
@@ -149,11 +157,13 @@ def demo_has_scale(env: dict) -> bool:
     return "--scale" in flask(env, "demo", "--help", debug=True)
 
 
-def prepare_data(env: dict, scale: int | None, mood_patients: int, weeks: int) -> dict:
+def prepare_data(env: dict, scale: int | None, mood_patients: int, weeks: int, *, copied: Path | None = None) -> dict:
     """Fill the bench database: aftercare's clinic generator when it can, else bench/prepare.py."""
     patients = DEFAULT_PATIENTS if not scale else scale
     note = f"bench/prepare.py: {patients} patients"
-    if scale and demo_has_scale(env):
+    if copied:
+        patients, note = 0, f"a copy of {copied} (made by demo --scale), plus the bench accounts from bench/prepare.py"
+    elif scale and demo_has_scale(env):
         # The generator is development-only; it writes the same database file.
         flask({**env, "AFTERCARE_ENV": "development"}, "demo", "--scale", str(scale), debug=True)
         patients, note = 0, f"flask demo --scale {scale}, plus the bench accounts from bench/prepare.py"
@@ -330,8 +340,15 @@ class Context:
 
     def start_app(self) -> None:
         """Migrate and fill the bench database, then start aftercare on it."""
+        source = self.args.from_database
+        if source:
+            # A consistent copy even if the file is in WAL mode with pages not yet checkpointed.
+            with sqlite3.connect(source) as origin, sqlite3.connect(self.tmp / "bench.db") as copy:
+                origin.backup(copy)
         flask(self.app.env, "db", "migrate")
-        self.accounts = prepare_data(self.app.env, self.args.scale, self.args.mood_patients, self.args.weeks)
+        self.accounts = prepare_data(
+            self.app.env, self.args.scale, self.args.mood_patients, self.args.weeks, copied=source
+        )
         self.stack.callback(self.app.stop)
         self.app.start("/login")
 

@@ -298,7 +298,7 @@ MATRIX = {
     "intake.questionnaire": ("GET", {}, ADMINS),
     "intake.remove_question": ("POST", {"key": "{clinic_question}"}, ADMINS),
     "guides.index": ("GET", {}, EVERYONE),
-    "guides.offline_list": ("GET", {}, EVERYONE),
+    "guides.offline_bundle": ("GET", {}, EVERYONE),
     "guides.show": ("GET", {"slug": "the-first-24-hours"}, EVERYONE),
     "guides.manage": ("GET", {}, ADMINS),
     "guides.edit": ("GET", {"slug": "the-first-24-hours"}, ADMINS),

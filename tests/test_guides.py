@@ -2,10 +2,13 @@
 listed for offline reading, and edited by the clinic as new versions."""
 
 import datetime as dt
+import gzip
+import json
 import re
 import tomllib
 from pathlib import Path
 
+import brotli
 import pytest
 
 from aftercare.guides import library
@@ -85,15 +88,16 @@ def test_the_stage_of_treatment(sessions, stage):
     assert library.stage_of(rows, NOW) == stage
 
 
-def test_guides_are_public_and_listed_for_offline_reading(client):
+def test_guides_are_public_and_bundled_for_offline_reading(client):
     listed = client.get("/guides/offline.json")
     assert listed.status_code == 200
     pages = listed.get_json()["pages"]
-    assert pages[0] == "/guides" and len(pages) == 1 + len(STARTING["guides"])
-    for path in pages:
+    assert list(pages)[0] == "/guides" and len(pages) == 1 + len(STARTING["guides"])
+    for path, html in pages.items():
         response = client.get(path)
         assert response.status_code == 200, path
         assert "Set-Cookie" not in response.headers
+        assert html == response.get_data(as_text=True), f"the offline copy of {path} is the page itself"
     page = client.get("/guides/the-first-24-hours").get_data(as_text=True)
     assert "Do not drive, cycle or use machines for 24 hours." in page
     assert "Version 1 · last reviewed by your clinic on 1 December 2026" in page
@@ -124,7 +128,7 @@ def test_the_clinic_edits_a_guide_as_a_new_version(client, auth, app):
     # Hidden: no longer public, no longer kept offline.
     post_form(client, path, {**form, "body": after.body, "active": ""})
     assert client.get("/guides/the-first-24-hours").status_code == 404
-    assert "/guides/the-first-24-hours" not in client.get("/guides/offline.json").get_json()["pages"]
+    assert "/guides/the-first-24-hours" not in guide_bundle(client)
 
 
 def test_the_clinic_adds_its_own_guide(client, auth):
@@ -134,7 +138,7 @@ def test_the_clinic_adds_its_own_guide(client, auth):
         client, "/admin/guides", {**fields, "body": "Park behind the building. The first hour is free."}
     )
     assert response.status_code == 302
-    assert "/guides/parking-at-the-clinic" in client.get("/guides/offline.json").get_json()["pages"]
+    assert "/guides/parking-at-the-clinic" in guide_bundle(client)
 
 
 @pytest.mark.parametrize(
@@ -164,3 +168,30 @@ def test_today_offers_the_guide_for_the_patients_stage(client, auth, hours_since
 )
 def test_todays_guide_line_lowers_only_a_plain_first_letter(summary, line):
     assert library.what_to_expect(Guide(summary=summary)) == line
+
+
+def guide_bundle(client) -> dict[str, str]:
+    return client.get("/guides/offline.json").get_json()["pages"]
+
+
+def test_the_offline_bundle_is_the_signed_out_pages_compressed_and_revalidated(client, auth, app):
+    """A signed-in browser asking gets the same signed-out copies (no name, no CSRF token), so it
+    may be compressed; while nothing changes, a check with its ETag is a 304 with no body."""
+    signed_out = client.get("/guides/offline.json", headers={"Accept-Encoding": "br, gzip"})
+    assert signed_out.headers["Content-Encoding"] == "br"
+    assert signed_out.headers["Cache-Control"] == "no-cache"
+    assert "Accept-Encoding" in signed_out.headers["Vary"]
+    bundle = json.loads(brotli.decompress(signed_out.get_data()))
+    assert len(signed_out.get_data()) < len(json.dumps(bundle)) / 4
+
+    make_admin()
+    auth.login(make_patient(name="Noor Haddad"))
+    signed_in = client.get("/guides/offline.json")
+    assert signed_in.get_json() == bundle
+    assert "Noor" not in signed_in.get_data(as_text=True) and "csrf" not in signed_in.get_data(as_text=True)
+
+    etag = signed_out.headers["ETag"]
+    again = client.get("/guides/offline.json", headers={"If-None-Match": etag, "Accept-Encoding": "br"})
+    assert again.status_code == 304 and again.get_data() == b""
+    gzipped = client.get("/guides/offline.json", headers={"Accept-Encoding": "gzip"})
+    assert json.loads(gzip.decompress(gzipped.get_data())) == bundle

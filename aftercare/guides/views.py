@@ -3,7 +3,6 @@
 from flask import abort
 from flask import Blueprint
 from flask import flash
-from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -14,7 +13,9 @@ from ..access import admins_only
 from ..access import public
 from ..forms import EmptyForm
 from ..inputs import Invalid
+from ..pages import public_bundle
 from ..pages import public_page
+from ..pages import render_public
 from ..pages import require_button
 from . import library
 
@@ -29,12 +30,19 @@ def index():
 
 @bp.route("/guides/offline.json")
 @public
-def offline_list():
-    """The guide pages the service worker keeps for offline reading."""
-    pages = [url_for("guides.index")] + [url_for("guides.show", slug=g.slug) for g in library.published()]
-    response = jsonify(pages=pages)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def offline_bundle():
+    """Every published guide page, signed out, in one small answer: what the service worker keeps for offline reading."""
+
+    def pages() -> dict[str, str]:
+        guides = library.published()
+        rendered = {url_for("guides.index"): render_public("guides/index.html", guides=guides, stages=library.STAGES)}
+        for guide in guides:
+            rendered[url_for("guides.show", slug=guide.slug)] = render_public(
+                "guides/show.html", guide=guide, blocks=library.blocks(guide.body), stages=library.STAGES
+            )
+        return rendered
+
+    return public_bundle(pages)
 
 
 @bp.route("/guides/<slug>")

@@ -1,10 +1,10 @@
 // aftercare service worker, served at /sw.js so that its scope is the whole app.
 //
 // Rules, because pages carry health data:
-// - HTML is never written to a cache. Only the public pages below (fetched without
-//   cookies at install) and the guides (with the first page after it) are kept, so
-//   offline there is always a way to crisis resources (CLIN-05) and to what to expect. The offline inbox page holds no one's messages:
-//   inbox.js fills it from the copy the page kept in localStorage.
+// - HTML is never written to a cache. Only the public pages below and the guides (fetched
+//   without cookies at install) are kept, so offline there is always a way to crisis resources
+//   (CLIN-05) and to what to expect. The offline inbox page holds no one's messages: inbox.js
+//   fills it from the copy the page kept in localStorage.
 // - Static files are cached; APIs and everything else go to the network untouched.
 // - Entries saved offline wait in the IndexedDB outbox (outbox.js), not in a cache;
 //   Background Sync sends them when the connection returns.
@@ -44,6 +44,7 @@ self.addEventListener("install", (event) => {
         ...PAGES.map((url) => new Request(url, { credentials: "omit", cache: "no-cache" })),
         ...FILES.map((url) => new Request(url, { credentials: "omit" })),
       ]);
+      await cacheGuides(cache); // never fails the install: a missing guide is fetched at the next refresh
       await self.skipWaiting();
     })(),
   );
@@ -101,28 +102,31 @@ async function offlinePage(path) {
 }
 
 // The "what to expect" guides hold no one's data: kept for offline reading, signed out like the
-// pages above. The clinic edits them, so the list is asked for with the first page after install
-// and on each refresh; a guide that fails to arrive is tried again at the next refresh.
+// pages above. They come as one small answer ({pages: {path: html}}, compressed) at install; the
+// clinic edits them, so they are asked for again with each refresh (a 304 while nothing changed).
+// A guide the clinic hid is dropped; when the answer fails, what is cached stays.
 const GUIDES = "/guides/offline.json";
+// The headers a kept guide is served with offline, taken from the bundle's own answer.
+const GUIDE_HEADERS = ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options"];
 
 async function cacheGuides(cache) {
   try {
-    const listed = await fetch(new Request(GUIDES, { credentials: "omit", cache: "no-cache" }));
-    if (listed.status !== 200) return;
-    const { pages } = await listed.json();
-    const keep = new Set();
-    for (const path of Array.isArray(pages) ? pages : []) {
-      if (typeof path !== "string" || !(path === "/guides" || path.startsWith("/guides/"))) continue;
-      const response = await fetch(new Request(path, { credentials: "omit", cache: "no-cache" }));
-      if (response.status === 200) {
-        await cache.put(path, response);
-        keep.add(new URL(path, self.location.origin).href);
-      }
+    const answer = await fetch(new Request(GUIDES, { credentials: "omit", cache: "no-cache" }));
+    if (answer.status !== 200) return;
+    const { pages } = await answer.json();
+    const headers = { "Content-Type": "text/html; charset=utf-8" };
+    for (const name of GUIDE_HEADERS) {
+      if (answer.headers.has(name)) headers[name] = answer.headers.get(name);
     }
-    // A guide the clinic hid is no longer kept.
+    const keep = new Set();
+    for (const [path, html] of Object.entries(pages && typeof pages === "object" ? pages : {})) {
+      if (typeof html !== "string" || !(path === "/guides" || path.startsWith("/guides/"))) continue;
+      await cache.put(path, new Response(html, { headers }));
+      keep.add(new URL(path, self.location.origin).href);
+    }
     for (const request of await cache.keys()) {
       const path = new URL(request.url).pathname;
-      if (path.startsWith("/guides/") && !keep.has(request.url)) await cache.delete(request);
+      if ((path === "/guides" || path.startsWith("/guides/")) && !keep.has(request.url)) await cache.delete(request);
     }
   } catch {
     // offline or a bad answer: keep what is cached
@@ -142,8 +146,7 @@ async function refreshPublicPages() {
   checkedAt = Date.now();
   try {
     const cache = await caches.open(CACHE);
-    // The guides arrive with the first page after install, not during it: seven more pages there
-    // would hold up the worker's activation on a slow server.
+    // Guides the install could not fetch (offline, a server error) are fetched now.
     if (!(await cache.match("/guides", { ignoreVary: true }))) await cacheGuides(cache);
     const cached = await cache.match("/crisis", { ignoreVary: true });
     const fetchedAt = Date.parse(cached?.headers.get("date") ?? "") || 0;

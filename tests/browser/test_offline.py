@@ -59,7 +59,7 @@ def test_patient_offline_sees_offline_page_with_crisis_help(phone, seed):
     assert_nothing_private_cached(phone)
 
 
-def test_crisis_page_opens_offline_from_a_fresh_visit(phone, seed):
+def test_crisis_help_and_the_guides_open_offline_from_a_fresh_visit(phone, seed):
     phone.goto("/login")
     wait_for_service_worker(phone)
 
@@ -69,6 +69,13 @@ def test_crisis_page_opens_offline_from_a_fresh_visit(phone, seed):
     expect(phone.get_by_role("heading", level=1)).to_have_text("Help right now")
     expect(phone.locator("main")).to_contain_text("988")
     check_a11y(phone, "crisis-offline")
+
+    # The guides came with the install, so one never opened reads offline, under the site's policy.
+    response = phone.goto("/guides/the-first-24-hours")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("The first 24 hours")
+    expect(phone.locator("main")).to_contain_text("Do not drive")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    check_a11y(phone, "guide-offline")
 
 
 def test_clinician_pages_are_never_cached(phone, seed):
