@@ -6,7 +6,9 @@ database (LOCK TABLE mood_entry), held while the app waits its busy or lock time
 """
 
 import contextlib
+import fcntl
 import sqlite3
+import threading
 import uuid
 from urllib.parse import urlparse
 
@@ -16,6 +18,8 @@ import pytest
 from aftercare.db import db
 from aftercare.models import AuditEvent
 from aftercare.models import MoodEntry
+from tests.conftest import Auth
+from tests.conftest import JsonApi
 from tests.factories import make_admin
 from tests.factories import make_patient
 
@@ -52,6 +56,47 @@ def test_a_held_lock_is_a_503_and_the_retry_lands_once(app, client, auth, databa
     again = client.post("/api/v1/mood", json=entry, headers={"X-CSRFToken": token})
     assert (first.status_code, again.status_code) == (201, 200)
     assert MoodEntry.select().where(MoodEntry.client_id == entry["client_id"]).count() == 1
+
+
+def test_writers_take_turns_and_a_turn_not_had_in_time_is_a_503(app, database_url):
+    """SQLite: the app's writers (every worker, every thread) take turns before BEGIN IMMEDIATE, so a
+    waiting writer goes on the moment the last one commits instead of sleeping in SQLite's busy
+    handler; one that cannot have its turn within busy_timeout answers 503 like a held lock."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("turns are how SQLite's writers queue; PostgreSQL's writers do not share one lock")
+    make_admin()
+    patients = [make_patient(name=f"Writer {n}") for n in range(4)]
+    apis = []
+    for patient in patients:
+        client = app.test_client()
+        Auth(client).login(patient)
+        apis.append(JsonApi(client))
+
+    # Four patients log eight moods each at once, from four threads: every one lands, none is a 503.
+    statuses = []
+
+    def log_moods(api):
+        for score in range(8):
+            entry = {"client_id": str(uuid.uuid4()), "score": score}
+            statuses.append(api("POST", "/api/v1/mood", json=entry).status_code)
+
+    threads = [threading.Thread(target=log_moods, args=(api,)) for api in apis]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 32
+    assert MoodEntry.select().count() == 32
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+    # Another process holding the turn for longer than busy_timeout: 503, nothing written; then it lands.
+    entry = {"client_id": str(uuid.uuid4()), "score": 7}
+    with open(urlparse(database_url).path[1:] + "-writers", "a+") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        busy = apis[0]("POST", "/api/v1/mood", json=entry)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+    assert MoodEntry.select().count() == 32
+    assert apis[0]("POST", "/api/v1/mood", json=entry).status_code == 201
 
 
 def test_a_full_disk_is_a_clear_503_and_nothing_is_corrupted(app, client, auth, database_url, monkeypatch):
