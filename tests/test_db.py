@@ -32,6 +32,7 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
         "0010_intake",
         "0011_images",
         "0012_circles",
+        "0013_mood_month",
     ]
     assert migrate_database(database) == []
     database.close_all()

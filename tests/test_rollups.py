@@ -15,18 +15,23 @@ from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from aftercare.clinician import cohort
 from aftercare.db import db
 from aftercare.db import migrate_database
 from aftercare.journey import scheduling
 from aftercare.journey.scheduling import ScheduleError
 from aftercare.models import MoodDay
 from aftercare.models import MoodEntry
+from aftercare.models import MoodMonth
+from aftercare.models import MoodMonthSession
 from aftercare.models import MoodWindow
 from aftercare.models import ScorePoint
 from aftercare.models import utcnow
 from aftercare.models import window_bucket
+from aftercare.models import WINDOW_BUCKETS
 from aftercare.selfreports import checkins
 from aftercare.selfreports import mood
+from aftercare.selfreports import windows as window_rollup
 from tests.factories import make_clinician
 from tests.factories import make_patient
 from tests.factories import make_phq9
@@ -52,12 +57,14 @@ def window(patient) -> dict:
     return found
 
 
-def stored() -> tuple[list, list, list]:
+def stored() -> tuple[list, list, list, list, list]:
     """Every row of the mood rollups and the score points, comparable."""
     windows = sorted((r.patient_id, r.session_id, str(r.day), r.bucket, r.count, r.total) for r in MoodWindow.select())
     days = sorted((r.patient_id, str(r.day), r.count, r.total, r.low, r.high) for r in MoodDay.select())
     scores = sorted((r.patient_id, r.instrument, r.point, r.checkin_id, r.total) for r in ScorePoint.select())
-    return windows, days, scores
+    months = sorted(tuple(v for k, v in r.__data__.items() if k != "id") for r in MoodMonth.select())
+    sessions = sorted((r.patient_id, str(r.month), r.session_id, r.count, r.total) for r in MoodMonthSession.select())
+    return windows, days, scores, months, sessions
 
 
 def answer(patient, at: dt.datetime, total: int):
@@ -143,6 +150,46 @@ def test_a_session_moved_after_entries_were_logged_takes_them_along(people, app)
     assert window(patient) == {}
 
 
+def test_the_sealed_months_follow_every_change_to_a_month_already_summed(people, app):
+    """The clinic's figures by whole month (MoodMonth) stay equal to the daily rows when a summed
+    month changes afterwards: an entry arriving late for it, its session moved, an entry removed,
+    the session cancelled."""
+    patient, clinician = people.patient, people.clinician
+    now = dt.datetime(2026, 3, 20, 10)  # February closed on 2 March; entries reach back 30 days
+    at, month = dt.datetime(2026, 2, 20, 10), dt.date(2026, 2, 1)
+    booked_at = at - dt.timedelta(days=5)
+    book = {"by": clinician, "now": booked_at, "kind": "infusion", "duration_minutes": 60, "zone": "UTC"}
+    with (
+        mock.patch.object(mood, "utcnow", return_value=now),
+        mock.patch.object(window_rollup, "utcnow", return_value=now),
+    ):
+        session = scheduling.book(patient, wall=at, **book)
+        log(patient, at + dt.timedelta(hours=2), 3)
+        log(patient, at + dt.timedelta(hours=30), 7)
+        entry = log(patient, at + dt.timedelta(hours=100), 5)
+        assert window_rollup.seal() == dt.date(2026, 3, 1)
+        summed = MoodMonth.get(MoodMonth.patient == patient, MoodMonth.month == month)
+        assert (summed.count_0, summed.total_0, summed.count_2, summed.total_2, summed.count_4) == (1, 3, 1, 7, 1)
+
+        def same() -> list:
+            span = (month, now.date())
+            by_month = figures(cohort.build([patient.id], *span, sealed=True))
+            assert by_month == figures(cohort.build([patient.id], *span)), "sealed sums differ from the daily rows"
+            return by_month
+
+        before = same()
+        log(patient, at + dt.timedelta(hours=50), 9)  # arrives weeks later, for the sealed month
+        late = same()
+        assert late != before
+        scheduling.move(session, wall=at - dt.timedelta(days=1), **book)
+        assert same() != late
+        mood.delete(patient, MoodEntry.get_by_id(entry.id))
+        same()
+        scheduling.cancel(session, by=clinician, now=booked_at)
+        assert same() == [(label, []) for label in WINDOW_BUCKETS]
+        assert not MoodMonth.select().where(MoodMonth.patient == patient).exists()
+
+
 def test_an_entry_that_arrives_ten_days_late_lands_where_it_was_logged(people):
     patient = people.patient
     now = utcnow().replace(microsecond=0)
@@ -195,6 +242,7 @@ steps = st.lists(
         st.tuples(st.just("remove"), st.integers(0, 20)),
         st.tuples(st.just("answer"), st.integers(0, HOURS * 60), st.integers(0, 24)),
         st.tuples(st.just("answer"), st.integers(0, HOURS * 60), st.integers(0, 24)),
+        st.tuples(st.just("seal"), st.integers(0, 75)),
     ),
     min_size=1,
     max_size=25,
@@ -236,12 +284,24 @@ def test_a_rebuild_after_any_series_of_writes_changes_nothing(app, runner, steps
             elif step[0] == "remove" and entries:
                 entry = MoodEntry.get_by_id(entries.pop(step[1] % len(entries)).id)
                 mood.delete(patient, entry)
+            elif step[0] == "seal":  # the months closed by then are summed; later steps may change them
+                window_rollup.seal(today=start.date() + dt.timedelta(days=step[1]))
         except ScheduleError:
             pass  # an overlap or a session no longer movable: refused, nothing stored
+    # The clinic's figures over whole months read from the sealed sums equal those from the daily rows.
+    first, last = start.date().replace(day=1), (start + dt.timedelta(days=80)).date()
+    assert figures(cohort.build([patient.id], first, last, sealed=True)) == figures(
+        cohort.build([patient.id], first, last)
+    )
+    window_rollup.seal()  # as the rebuild will, for the months closed by today
     kept = stored()
     result = runner.invoke(args=["rollups", "rebuild"])
     assert result.exit_code == 0, result.output
     assert stored() == kept
+
+
+def figures(found) -> list:
+    return [(f.label, sorted(f.values)) for f in (*found.window, *found.by_playlist)]
 
 
 def test_the_score_point_migration_fills_what_the_app_keeps(people):

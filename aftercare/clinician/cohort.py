@@ -17,17 +17,22 @@ its days, questionnaires answered on its days (a baseline may be older).
 
 import datetime as dt
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 
 from peewee import Case
 from peewee import fn
+from peewee import Select
 
+from ..db import db
 from ..inputs import Invalid
 from ..models import ADMIN
 from ..models import AuditEvent
 from ..models import BASELINE
 from ..models import MONTH3
+from ..models import MoodMonth
+from ..models import MoodMonthSession
 from ..models import MoodWindow
 from ..models import PATIENT
 from ..models import Playlist
@@ -38,6 +43,7 @@ from ..models import User
 from ..models import utcnow
 from ..models import WINDOW_72H
 from ..models import WINDOW_BUCKETS
+from ..selfreports import windows
 from ..selfreports.charts import Chart
 from ..selfreports.charts import counted
 from ..selfreports.charts import spread_chart
@@ -118,45 +124,112 @@ class Cohort:
     by_playlist: list[Figure]
 
 
-def build(patient_ids: list[int], start: dt.date, end: dt.date) -> Cohort:
-    """Work out every figure for these patients over the days start..end (inclusive)."""
-    ids = sorted(set(patient_ids))
+def build(patients: Iterable[int] | Select, start: dt.date, end: dt.date, *, sealed: bool = False) -> Cohort:
+    """Work out every figure for these patients (ids, or a query of them) over the days start..end (inclusive).
+
+    With `sealed` (whole months only: an administrator's clinic figures), the months already summed
+    per patient (windows.seal) are read from those sums, and only the rest from the daily rows. A
+    query of the patients (the whole clinic) is joined by the database rather than sent as 2,000 ids.
+    """
+    if isinstance(patients, Select):
+        ids, count = patients, patients.count()
+    else:
+        ids = sorted(set(patients))
+        count = len(ids)
     by_session, rates = _series(ids, start, end)
+    moods: dict[tuple[int, int], list[int]] = {}  # (patient, bucket) -> [total, count]
+    music: dict[tuple[int, int | None], list[int]] = {}  # (patient, playlist) -> [total, count]
+    daily_from = start
+    if sealed:
+        through = windows.sealed_through()
+        if start < through:
+            _sealed_sums(ids, start, min(end, through - dt.timedelta(days=1)), moods, music)
+            daily_from = through
+    if daily_from <= end:
+        _daily_sums(ids, daily_from, end, moods, music)
     return Cohort(
         start=start,
         end=end,
-        patients=len(ids),
-        window=_window(ids, start, end),
+        patients=count,
+        window=_window(moods),
         by_session=by_session,
         rates=rates,
-        by_playlist=_playlists(ids, start, end),
+        by_playlist=_playlists(music),
     )
 
 
-def _window(ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
-    figures = [Figure(label, short) for label, short in zip(WINDOW_BUCKETS, SHORT_BUCKETS, strict=True)]
+def _add(sums: dict, key, total: int, count: int) -> None:
+    found = sums.get(key)
+    if found is None:
+        sums[key] = [total, count]
+    else:
+        found[0] += total
+        found[1] += count
+
+
+def _daily_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music: dict) -> None:
+    """Add each patient's sums by bucket, and over the 72 hours after a session by its music, from the daily rows."""
+    in_range = (MoodWindow.patient.in_(ids), MoodWindow.day.between(start, end))
     rows = (
-        MoodWindow.select(MoodWindow.bucket, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count))
-        .where(MoodWindow.patient.in_(ids), MoodWindow.day.between(start, end))
+        MoodWindow.select(MoodWindow.patient, MoodWindow.bucket, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count))
+        .where(*in_range)
         .group_by(MoodWindow.patient, MoodWindow.bucket)
-        .tuples()
     )
-    for bucket, total, count in rows:
+    for patient_id, bucket, total, count in db.execute_sql(*rows.sql()):
+        _add(moods, (patient_id, bucket), total, count)
+    rows = (
+        MoodWindow.select(
+            MoodWindow.patient, TreatmentSession.playlist, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count)
+        )
+        .join(TreatmentSession, on=MoodWindow.session == TreatmentSession.id)
+        .where(*in_range, MoodWindow.bucket < WINDOW_72H)
+        .group_by(MoodWindow.patient, TreatmentSession.playlist)
+    )
+    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()):
+        _add(music, (patient_id, playlist_id), total, count)
+
+
+def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music: dict) -> None:
+    """The same sums from the sealed months start..end (whole months): one row per patient and month."""
+    columns = [
+        fn.SUM(getattr(MoodMonth, f"{kind}_{n}")) for n in range(len(WINDOW_BUCKETS)) for kind in ("total", "count")
+    ]
+    rows = (
+        MoodMonth.select(MoodMonth.patient, *columns)
+        .where(MoodMonth.month.between(start, end), MoodMonth.patient.in_(ids))
+        .group_by(MoodMonth.patient)
+    )
+    for patient_id, *sums in db.execute_sql(*rows.sql()):
+        for bucket in range(len(WINDOW_BUCKETS)):
+            total, count = sums[2 * bucket], sums[2 * bucket + 1]
+            if count:
+                _add(moods, (patient_id, bucket), total, count)
+    rows = (
+        MoodMonthSession.select(
+            MoodMonthSession.patient,
+            TreatmentSession.playlist,
+            fn.SUM(MoodMonthSession.total),
+            fn.SUM(MoodMonthSession.count),
+        )
+        .join(TreatmentSession, on=MoodMonthSession.session == TreatmentSession.id)
+        .where(MoodMonthSession.month.between(start, end), MoodMonthSession.patient.in_(ids))
+        .group_by(MoodMonthSession.patient, TreatmentSession.playlist)
+    )
+    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()):
+        _add(music, (patient_id, playlist_id), total, count)
+
+
+def _window(moods: dict) -> list[Figure]:
+    figures = [Figure(label, short) for label, short in zip(WINDOW_BUCKETS, SHORT_BUCKETS, strict=True)]
+    for (_, bucket), (total, count) in sorted(moods.items()):
         figures[bucket].values.append(total / count)
     return figures
 
 
-def _playlists(ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
+def _playlists(music: dict) -> list[Figure]:
     """Mood in the 72 hours after a session, by the music chosen for it; the most used first."""
-    rows = (
-        MoodWindow.select(TreatmentSession.playlist, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count))
-        .join(TreatmentSession, on=MoodWindow.session == TreatmentSession.id)
-        .where(MoodWindow.patient.in_(ids), MoodWindow.day.between(start, end), MoodWindow.bucket < WINDOW_72H)
-        .group_by(MoodWindow.patient, TreatmentSession.playlist)
-        .tuples()
-    )
     values: dict[int | None, list[float]] = {}
-    for playlist_id, total, count in rows:
+    for (_, playlist_id), (total, count) in sorted(music.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
         values.setdefault(playlist_id, []).append(total / count)
     titles = dict(
         Playlist.select(Playlist.id, Playlist.title).where(Playlist.id.in_([k for k in values if k])).tuples()
@@ -178,17 +251,13 @@ def _series(ids: list[int], start: dt.date, end: dt.date) -> tuple[list[Figure],
     since = dt.datetime.combine(start, dt.time())
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())  # UTC dates: ranges are whole days
     inside = Case(None, [((ScorePoint.submitted_at >= since) & (ScorePoint.submitted_at < until), 1)], 0)
-    rows = (
-        ScorePoint.select(ScorePoint.patient, ScorePoint.point, ScorePoint.total, inside)
-        .where(
-            ScorePoint.patient.in_(ids),
-            ScorePoint.instrument == spec.key,
-            ScorePoint.point.in_((BASELINE, *range(1, SERIES_POINTS + 1), MONTH3)),
-        )
-        .tuples()
+    rows = ScorePoint.select(ScorePoint.patient, ScorePoint.point, ScorePoint.total, inside).where(
+        ScorePoint.patient.in_(ids),
+        ScorePoint.instrument == spec.key,
+        ScorePoint.point.in_((BASELINE, *range(1, SERIES_POINTS + 1), MONTH3)),
     )
     points: dict[int, dict[int, tuple[float, bool]]] = {}
-    for patient_id, point, total, within in rows:
+    for patient_id, point, total, within in db.execute_sql(*rows.sql()):  # plain numbers: no conversion needed
         points.setdefault(patient_id, {})[point] = (total, bool(within))
 
     figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES_POINTS + 1)]
@@ -277,11 +346,11 @@ EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 def open_cohort(viewer: User, start: dt.date, end: dt.date) -> Cohort:
     """Work out the figures a clinician (their patients) or an administrator (the clinic) may see; audit it."""
     if viewer.role == ADMIN:
-        patients = User.select(User.id).where(User.role == PATIENT, User.active == True)  # noqa: E712
+        windows.seal()  # the months closed since the last look are summed first (once a month)
+        everyone = User.select(User.id).where(User.role == PATIENT, User.active == True)  # noqa: E712
+        cohort = build(everyone, start, end, sealed=True)
     else:
-        patients = viewer.patients().select(User.id)
-    ids = [user_id for (user_id,) in patients.tuples()]
-    cohort = build(ids, start, end)
+        cohort = build([user_id for (user_id,) in viewer.patients().select(User.id).tuples()], start, end)
     AuditEvent.record("view_cohort", actor=viewer, detail=f"{start.isoformat()} to {end.isoformat()}")
     return cohort
 

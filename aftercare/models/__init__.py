@@ -93,6 +93,9 @@ from .selfreports import LATEST
 from .selfreports import MONTH3
 from .selfreports import MoodDay
 from .selfreports import MoodEntry
+from .selfreports import MoodMonth
+from .selfreports import MoodMonthSeal
+from .selfreports import MoodMonthSession
 from .selfreports import MoodWindow
 from .selfreports import NEWEST
 from .selfreports import PREVIOUS
@@ -134,6 +137,9 @@ MODELS = [
     Delivery,
     ReminderText,
     MoodWindow,
+    MoodMonth,
+    MoodMonthSession,
+    MoodMonthSeal,
     ScorePoint,
     IntakeForm,
     Intake,
@@ -200,6 +206,9 @@ __all__ = [
     "MoodDay",
     "MoodEntry",
     "MoodWindow",
+    "MoodMonth",
+    "MoodMonthSession",
+    "MoodMonthSeal",
     "NO_SHOW",
     "PATIENT",
     "PLAYLIST_PURPOSES",

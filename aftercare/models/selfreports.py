@@ -141,7 +141,57 @@ class MoodWindow(BaseModel):
     total = IntegerField()
 
     class Meta:
-        indexes = ((("patient", "day", "session", "bucket"), True), (("session",), False))
+        # By day too: the clinic's figures read the month still open for every patient at once.
+        indexes = ((("patient", "day", "session", "bucket"), True), (("session",), False), (("day",), False))
+
+
+class MoodMonth(BaseModel):
+    """MoodWindow summed by patient and calendar month, one row per patient and month, for sealed months.
+
+    The clinic's figures (an administrator's whole months, every patient) read these few rows
+    instead of every day's; months from MoodMonthSeal.through on are read from MoodWindow itself.
+    count_n and total_n are bucket n's (WINDOW_BUCKETS). Kept by selfreports/windows.py: sealed a
+    month at a time, recomputed for a patient whenever their MoodWindow rows are, and moved on by
+    an entry that arrives for a sealed month.
+    """
+
+    patient = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    month = DateField()  # its first day
+    count_0 = IntegerField(default=0)
+    total_0 = IntegerField(default=0)
+    count_1 = IntegerField(default=0)
+    total_1 = IntegerField(default=0)
+    count_2 = IntegerField(default=0)
+    total_2 = IntegerField(default=0)
+    count_3 = IntegerField(default=0)
+    total_3 = IntegerField(default=0)
+    count_4 = IntegerField(default=0)
+    total_4 = IntegerField(default=0)
+    count_5 = IntegerField(default=0)
+    total_5 = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("patient", "month"), True),)
+
+
+class MoodMonthSession(BaseModel):
+    """Mood in the 72 hours after each session, by patient and sealed month: the clinic's music figure."""
+
+    patient = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    month = DateField()
+    session = ForeignKeyField(TreatmentSession, on_delete="CASCADE")
+    count = IntegerField()
+    total = IntegerField()
+
+    class Meta:
+        indexes = ((("patient", "month", "session"), True),)
+
+
+class MoodMonthSeal(BaseModel):
+    """One row: the months before `through` (a first day) are summed in MoodMonth and MoodMonthSession."""
+
+    id = IntegerField(primary_key=True)
+    through = DateField()
 
 
 class CheckIn(BaseModel):

@@ -16,7 +16,7 @@ CHUNK = 200  # patients per transaction
 
 @rollups_cli.command("rebuild")
 def rebuild():
-    """Recompute every patient's daily mood, mood-after-session and score-point rows from what is stored.
+    """Recompute every patient's daily mood, mood-after-session (daily and by sealed month) and score-point rows.
 
     Safe to run at any time: each batch of patients is recomputed in one transaction, so a page
     sees either the old rows or the new ones.
@@ -30,4 +30,5 @@ def rebuild():
             windows.rebuild(chunk)
             points.refresh(chunk)
         click.echo(f"{start + len(chunk)} of {len(ids)} patients recomputed.")
+    windows.seal()  # months that closed since the last look, summed for the clinic's figures
     click.echo("The rollups match the entries.")
