@@ -175,7 +175,7 @@ def _daily_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music
         .where(*in_range)
         .group_by(MoodWindow.patient, MoodWindow.bucket)
     )
-    for patient_id, bucket, total, count in db.execute_sql(*rows.sql()):
+    for patient_id, bucket, total, count in db.execute_sql(*rows.sql()).fetchall():
         _add(moods, (patient_id, bucket), total, count)
     rows = (
         MoodWindow.select(
@@ -185,7 +185,7 @@ def _daily_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music
         .where(*in_range, MoodWindow.bucket < WINDOW_72H)
         .group_by(MoodWindow.patient, TreatmentSession.playlist)
     )
-    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()):
+    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()).fetchall():
         _add(music, (patient_id, playlist_id), total, count)
 
 
@@ -199,7 +199,7 @@ def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, musi
         .where(MoodMonth.month.between(start, end), MoodMonth.patient.in_(ids))
         .group_by(MoodMonth.patient)
     )
-    for patient_id, *sums in db.execute_sql(*rows.sql()):
+    for patient_id, *sums in db.execute_sql(*rows.sql()).fetchall():
         for bucket in range(len(WINDOW_BUCKETS)):
             total, count = sums[2 * bucket], sums[2 * bucket + 1]
             if count:
@@ -215,7 +215,7 @@ def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, musi
         .where(MoodMonthSession.month.between(start, end), MoodMonthSession.patient.in_(ids))
         .group_by(MoodMonthSession.patient, TreatmentSession.playlist)
     )
-    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()):
+    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()).fetchall():
         _add(music, (patient_id, playlist_id), total, count)
 
 
@@ -257,7 +257,9 @@ def _series(ids: list[int], start: dt.date, end: dt.date) -> tuple[list[Figure],
         ScorePoint.point.in_((BASELINE, *range(1, SERIES_POINTS + 1), MONTH3)),
     )
     points: dict[int, dict[int, tuple[float, bool]]] = {}
-    for patient_id, point, total, within in db.execute_sql(*rows.sql()):  # plain numbers: no conversion needed
+    for patient_id, point, total, within in db.execute_sql(
+        *rows.sql()
+    ).fetchall():  # plain numbers: no conversion needed
         points.setdefault(patient_id, {})[point] = (total, bool(within))
 
     figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES_POINTS + 1)]

@@ -172,7 +172,7 @@ def _sum_months(patient_ids: list[int] | None, start: dt.date | None, end: dt.da
     )
     # Read and written as plain rows: a year of a clinic is some 150,000 of them, and peewee's
     # conversions and query building per row took most of the time.
-    for patient_id, key, bucket, count, total in db.execute_sql(*by_bucket.sql()):
+    for patient_id, key, bucket, count, total in db.execute_sql(*by_bucket.sql()).fetchall():
         sums = months.setdefault((patient_id, _month(key)), [0] * (2 * len(WINDOW_BUCKETS)))
         sums[2 * bucket] += count
         sums[2 * bucket + 1] += total
@@ -185,7 +185,7 @@ def _sum_months(patient_ids: list[int] | None, start: dt.date | None, end: dt.da
     )
     sessions = [
         (patient_id, _day(_month(key)), session_id, count, total)
-        for patient_id, key, session_id, count, total in db.execute_sql(*by_session.sql())
+        for patient_id, key, session_id, count, total in db.execute_sql(*by_session.sql()).fetchall()
     ]
     cursor = db.cursor()
     cursor.executemany(INSERT_MONTH.sql(), [(p, _day(m), *sums) for (p, m), sums in sorted(months.items())])
