@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from aftercare.clinician import cohort
 from aftercare.db import db
 from aftercare.db import migrate_database
+from aftercare.journey import preparation
 from aftercare.journey import scheduling
 from aftercare.journey.scheduling import ScheduleError
 from aftercare.models import MoodDay
@@ -35,6 +36,7 @@ from aftercare.selfreports import windows as window_rollup
 from tests.factories import make_clinician
 from tests.factories import make_patient
 from tests.factories import make_phq9
+from tests.factories import make_playlist
 from tests.factories import make_session
 from tests.factories import phq9_answers
 
@@ -181,6 +183,9 @@ def test_the_sealed_months_follow_every_change_to_a_month_already_summed(people,
         log(patient, at + dt.timedelta(hours=50), 9)  # arrives weeks later, for the sealed month
         late = same()
         assert late != before
+        preparation.pick_playlist(patient, session, make_playlist("Rain on leaves").id)  # the music, by its title
+        assert same() != late and "Rain on leaves" in [label for label, _ in same()]
+        late = same()
         scheduling.move(session, wall=at - dt.timedelta(days=1), **book)
         assert same() != late
         mood.delete(patient, MoodEntry.get_by_id(entry.id))

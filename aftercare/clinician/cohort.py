@@ -207,13 +207,12 @@ def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, musi
     rows = (
         MoodMonthSession.select(
             MoodMonthSession.patient,
-            TreatmentSession.playlist,
+            MoodMonthSession.playlist,
             fn.SUM(MoodMonthSession.total),
             fn.SUM(MoodMonthSession.count),
         )
-        .join(TreatmentSession, on=MoodMonthSession.session == TreatmentSession.id)
         .where(MoodMonthSession.month.between(start, end), MoodMonthSession.patient.in_(ids))
-        .group_by(MoodMonthSession.patient, TreatmentSession.playlist)
+        .group_by(MoodMonthSession.patient, MoodMonthSession.playlist)
     )
     for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()).fetchall():
         _add(music, (patient_id, playlist_id), total, count)

@@ -16,6 +16,7 @@ from ..models import Playlist
 from ..models import TreatmentSession
 from ..models import User
 from ..models import utcnow
+from ..selfreports import windows
 
 
 class PlaylistGone(ValueError):
@@ -79,6 +80,7 @@ def pick_playlist(patient: User, session: TreatmentSession, playlist_id: int | N
     try:
         with db.atomic():
             TreatmentSession.update(playlist=playlist_id).where(TreatmentSession.id == session.id).execute()
+            windows.reseal([patient.id])  # the clinic's figures keep each session's music with its sums
             AuditEvent.record("playlist_picked", actor=patient, patient=patient, detail=f"session {session.id}")
     except IntegrityError:
         # The clinic removed that playlist while this page was open (the foreign key refused it).

@@ -27,6 +27,10 @@ def up(migrator, db):
         class Meta:
             table_name = "treatment_session"
 
+    class Playlist(Base):
+        class Meta:
+            table_name = "playlist"
+
     buckets = {f"{kind}_{n}": IntegerField(default=0) for n in range(6) for kind in ("count", "total")}
     MoodMonth = type(
         "MoodMonth",
@@ -44,6 +48,7 @@ def up(migrator, db):
         patient = ForeignKeyField(User, on_delete="CASCADE", index=False)
         month = DateField()
         session = ForeignKeyField(TreatmentSession, on_delete="CASCADE")
+        playlist = ForeignKeyField(Playlist, null=True, on_delete="SET NULL", index=False)
         count = IntegerField()
         total = IntegerField()
 

@@ -17,6 +17,7 @@ from peewee import TextField
 from .accounts import User
 from .base import BaseModel
 from .base import utcnow
+from .journey import Playlist
 from .journey import TreatmentSession
 
 
@@ -180,6 +181,9 @@ class MoodMonthSession(BaseModel):
     patient = ForeignKeyField(User, on_delete="CASCADE", index=False)
     month = DateField()
     session = ForeignKeyField(TreatmentSession, on_delete="CASCADE")
+    # The session's music, kept here so the figure needs no join; it is fixed before the session
+    # starts (preparation closes then), and picking it again recomputes the patient's months anyway.
+    playlist = ForeignKeyField(Playlist, null=True, on_delete="SET NULL", index=False)
     count = IntegerField()
     total = IntegerField()
 

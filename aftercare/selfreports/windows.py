@@ -81,7 +81,7 @@ def rebuild(patient_ids) -> None:
         rows = computed(patient_ids)
         for first in range(0, len(rows), INSERT_CHUNK):
             MoodWindow.insert_many(rows[first : first + INSERT_CHUNK], fields=[*fields, MoodWindow.total]).execute()
-        _sum_months(patient_ids, None, sealed_through())
+        reseal(patient_ids)
 
 
 # ------------------------------------------------------------------------------ the sealed months
@@ -91,7 +91,8 @@ INSERT_MONTH = Prepared(
     f"INSERT INTO mood_month (patient_id, month, {_sums}) VALUES (?, ?{', ?' * 2 * len(WINDOW_BUCKETS)})"  # nosec B608: constants only
 )
 INSERT_MONTH_SESSION = Prepared(
-    "INSERT INTO mood_month_session (patient_id, month, session_id, count, total) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO mood_month_session (patient_id, month, session_id, playlist_id, count, total)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 SEAL_AFTER = dt.timedelta(days=2)  # a month closes when no patient's local day can fall in it any more
 
@@ -128,6 +129,11 @@ def seal(today: dt.date | None = None) -> dt.date:
             _sum_months(None, start, target)
         MoodMonthSeal.update(through=target).where(MoodMonthSeal.id == 1).execute()
     return target
+
+
+def reseal(patient_ids: list[int]) -> None:
+    """Recompute these patients' sealed months from their window rows (their session's music changed)."""
+    _sum_months(sorted(set(patient_ids)), None, sealed_through())
 
 
 def _month(key: str) -> dt.date:
@@ -178,14 +184,20 @@ def _sum_months(patient_ids: list[int] | None, start: dt.date | None, end: dt.da
         sums[2 * bucket + 1] += total
     by_session = (
         MoodWindow.select(
-            MoodWindow.patient, month_key, MoodWindow.session, fn.SUM(MoodWindow.count), fn.SUM(MoodWindow.total)
+            MoodWindow.patient,
+            month_key,
+            MoodWindow.session,
+            TreatmentSession.playlist,
+            fn.SUM(MoodWindow.count),
+            fn.SUM(MoodWindow.total),
         )
+        .join(TreatmentSession, on=MoodWindow.session == TreatmentSession.id)
         .where(*scope, MoodWindow.bucket < WINDOW_72H)
-        .group_by(MoodWindow.patient, month_key, MoodWindow.session)
+        .group_by(MoodWindow.patient, month_key, MoodWindow.session, TreatmentSession.playlist)
     )
     sessions = [
-        (patient_id, _day(_month(key)), session_id, count, total)
-        for patient_id, key, session_id, count, total in db.execute_sql(*by_session.sql()).fetchall()
+        (patient_id, _day(_month(key)), session_id, playlist_id, count, total)
+        for patient_id, key, session_id, playlist_id, count, total in db.execute_sql(*by_session.sql()).fetchall()
     ]
     cursor = db.cursor()
     cursor.executemany(INSERT_MONTH.sql(), [(p, _day(m), *sums) for (p, m), sums in sorted(months.items())])
