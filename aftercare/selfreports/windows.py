@@ -118,6 +118,9 @@ def sealed_through() -> dt.date:
 def seal(today: dt.date | None = None) -> dt.date:
     """Sum every month that has closed and is not sealed yet, for every patient; return the new `through`."""
     target = open_from(today)
+    through = sealed_through()
+    if through >= target:
+        return through  # nearly every look: nothing to do, and no write lock taken
     with db.atomic():
         # One sealer at a time: the row is locked (PostgreSQL) or the write turn held (SQLite).
         query = MoodMonthSeal.select().where(MoodMonthSeal.id == 1)
