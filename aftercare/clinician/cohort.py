@@ -25,7 +25,7 @@ from peewee import Case
 from peewee import fn
 from peewee import Select
 
-from ..db import db
+from ..db import raw_rows
 from ..inputs import Invalid
 from ..models import ADMIN
 from ..models import AuditEvent
@@ -167,17 +167,22 @@ def _add(sums: dict, key, total: int, count: int) -> None:
         found[1] += count
 
 
+def _gather(sums: dict, query) -> None:
+    """Add a query's (patient, key, total, count) rows into sums keyed by (patient, key)."""
+    for patient_id, key, total, count in raw_rows(query):
+        _add(sums, (patient_id, key), total, count)
+
+
 def _daily_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music: dict) -> None:
     """Add each patient's sums by bucket, and over the 72 hours after a session by its music, from the daily rows."""
     in_range = (MoodWindow.patient.in_(ids), MoodWindow.day.between(start, end))
-    rows = (
+    by_bucket = (
         MoodWindow.select(MoodWindow.patient, MoodWindow.bucket, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count))
         .where(*in_range)
         .group_by(MoodWindow.patient, MoodWindow.bucket)
     )
-    for patient_id, bucket, total, count in db.execute_sql(*rows.sql()).fetchall():
-        _add(moods, (patient_id, bucket), total, count)
-    rows = (
+    _gather(moods, by_bucket)
+    by_music = (
         MoodWindow.select(
             MoodWindow.patient, TreatmentSession.playlist, fn.SUM(MoodWindow.total), fn.SUM(MoodWindow.count)
         )
@@ -185,8 +190,7 @@ def _daily_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music
         .where(*in_range, MoodWindow.bucket < WINDOW_72H)
         .group_by(MoodWindow.patient, TreatmentSession.playlist)
     )
-    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()).fetchall():
-        _add(music, (patient_id, playlist_id), total, count)
+    _gather(music, by_music)
 
 
 def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, music: dict) -> None:
@@ -194,17 +198,17 @@ def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, musi
     columns = [
         fn.SUM(getattr(MoodMonth, f"{kind}_{n}")) for n in range(len(WINDOW_BUCKETS)) for kind in ("total", "count")
     ]
-    rows = (
+    by_patient = (
         MoodMonth.select(MoodMonth.patient, *columns)
         .where(MoodMonth.month.between(start, end), MoodMonth.patient.in_(ids))
         .group_by(MoodMonth.patient)
     )
-    for patient_id, *sums in db.execute_sql(*rows.sql()).fetchall():
+    for patient_id, *sums in raw_rows(by_patient):
         for bucket in range(len(WINDOW_BUCKETS)):
             total, count = sums[2 * bucket], sums[2 * bucket + 1]
             if count:
                 _add(moods, (patient_id, bucket), total, count)
-    rows = (
+    by_music = (
         MoodMonthSession.select(
             MoodMonthSession.patient,
             MoodMonthSession.playlist,
@@ -214,8 +218,7 @@ def _sealed_sums(ids: list[int], start: dt.date, end: dt.date, moods: dict, musi
         .where(MoodMonthSession.month.between(start, end), MoodMonthSession.patient.in_(ids))
         .group_by(MoodMonthSession.patient, MoodMonthSession.playlist)
     )
-    for patient_id, playlist_id, total, count in db.execute_sql(*rows.sql()).fetchall():
-        _add(music, (patient_id, playlist_id), total, count)
+    _gather(music, by_music)
 
 
 def _window(moods: dict) -> list[Figure]:
@@ -256,9 +259,7 @@ def _series(ids: list[int], start: dt.date, end: dt.date) -> tuple[list[Figure],
         ScorePoint.point.in_((BASELINE, *range(1, SERIES_POINTS + 1), MONTH3)),
     )
     points: dict[int, dict[int, tuple[float, bool]]] = {}
-    for patient_id, point, total, within in db.execute_sql(
-        *rows.sql()
-    ).fetchall():  # plain numbers: no conversion needed
+    for patient_id, point, total, within in raw_rows(rows):
         points.setdefault(patient_id, {})[point] = (total, bool(within))
 
     figures = [Figure("Baseline", "Base")] + [Figure(f"After session {n}", str(n)) for n in range(1, SERIES_POINTS + 1)]

@@ -22,10 +22,20 @@ from . import library
 bp = Blueprint("guides", __name__)
 
 
+# Each public guide page as (template, context): the page itself and its offline copy render the same.
+def _index_page(guides) -> tuple[str, dict]:
+    return "guides/index.html", {"guides": guides, "stages": library.STAGES}
+
+
+def _guide_page(guide) -> tuple[str, dict]:
+    return "guides/show.html", {"guide": guide, "blocks": library.blocks(guide.body), "stages": library.STAGES}
+
+
 @bp.route("/guides")
 @public
 def index():
-    return public_page("guides/index.html", guides=library.published(), stages=library.STAGES)
+    template, context = _index_page(library.published())
+    return public_page(template, **context)
 
 
 @bp.route("/guides/offline.json")
@@ -35,11 +45,11 @@ def offline_bundle():
 
     def pages() -> dict[str, str]:
         guides = library.published()
-        rendered = {url_for("guides.index"): render_public("guides/index.html", guides=guides, stages=library.STAGES)}
+        template, context = _index_page(guides)
+        rendered = {url_for("guides.index"): render_public(template, **context)}
         for guide in guides:
-            rendered[url_for("guides.show", slug=guide.slug)] = render_public(
-                "guides/show.html", guide=guide, blocks=library.blocks(guide.body), stages=library.STAGES
-            )
+            template, context = _guide_page(guide)
+            rendered[url_for("guides.show", slug=guide.slug)] = render_public(template, **context)
         return rendered
 
     return public_bundle(pages)
@@ -51,7 +61,8 @@ def show(slug):
     guide = library.find(slug)
     if guide is None or not guide.active:
         abort(404)
-    return public_page("guides/show.html", guide=guide, blocks=library.blocks(guide.body), stages=library.STAGES)
+    template, context = _guide_page(guide)
+    return public_page(template, **context)
 
 
 @bp.route("/admin/guides", methods=["GET", "POST"])

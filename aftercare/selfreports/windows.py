@@ -23,6 +23,7 @@ from peewee import SQL
 
 from ..db import db
 from ..db import Prepared
+from ..db import raw_rows
 from ..models import CANCELLED
 from ..models import DOSING_KINDS
 from ..models import MoodEntry
@@ -150,27 +151,22 @@ def _first_day() -> dt.date | None:
 
 def _sum_months(patient_ids: list[int] | None, start: dt.date | None, end: dt.date) -> None:
     """Recompute the sealed rows of these patients (None: everyone) for the months start..end (exclusive)."""
-    scope = []
-    if patient_ids is not None:
-        scope.append(MoodMonth.patient.in_(patient_ids))
-    if start is not None:
-        scope.append(MoodMonth.month >= start)
-    MoodMonth.delete().where(MoodMonth.month < end, *scope).execute()
-    session_scope = [MoodMonthSession.month < end]
-    if patient_ids is not None:
-        session_scope.append(MoodMonthSession.patient.in_(patient_ids))
-    if start is not None:
-        session_scope.append(MoodMonthSession.month >= start)
-    MoodMonthSession.delete().where(*session_scope).execute()
+
+    def within(patient, time) -> list:
+        scope = [time < end]
+        if patient_ids is not None:
+            scope.append(patient.in_(patient_ids))
+        if start is not None:
+            scope.append(time >= start)
+        return scope
+
+    MoodMonth.delete().where(*within(MoodMonth.patient, MoodMonth.month)).execute()
+    MoodMonthSession.delete().where(*within(MoodMonthSession.patient, MoodMonthSession.month)).execute()
 
     # Summed by the database per patient, month ("YYYY-MM", the first 7 characters of the ISO date
     # on SQLite and PostgreSQL alike) and bucket; by session only for the 72 hours after one.
     month_key = fn.SUBSTR(MoodWindow.day.cast("text"), SQL("1"), SQL("7"))  # literals: one expression to group by
-    scope = [MoodWindow.day < end]
-    if patient_ids is not None:
-        scope.append(MoodWindow.patient.in_(patient_ids))
-    if start is not None:
-        scope.append(MoodWindow.day >= start)
+    scope = within(MoodWindow.patient, MoodWindow.day)
     months: dict[tuple, list[int]] = {}
     by_bucket = (
         MoodWindow.select(
@@ -181,7 +177,7 @@ def _sum_months(patient_ids: list[int] | None, start: dt.date | None, end: dt.da
     )
     # Read and written as plain rows: a year of a clinic is some 150,000 of them, and peewee's
     # conversions and query building per row took most of the time.
-    for patient_id, key, bucket, count, total in db.execute_sql(*by_bucket.sql()).fetchall():
+    for patient_id, key, bucket, count, total in raw_rows(by_bucket):
         sums = months.setdefault((patient_id, _month(key)), [0] * (2 * len(WINDOW_BUCKETS)))
         sums[2 * bucket] += count
         sums[2 * bucket + 1] += total
@@ -200,7 +196,7 @@ def _sum_months(patient_ids: list[int] | None, start: dt.date | None, end: dt.da
     )
     sessions = [
         (patient_id, _day(_month(key)), session_id, playlist_id, count, total)
-        for patient_id, key, session_id, playlist_id, count, total in db.execute_sql(*by_session.sql()).fetchall()
+        for patient_id, key, session_id, playlist_id, count, total in raw_rows(by_session)
     ]
     cursor = db.cursor()
     cursor.executemany(INSERT_MONTH.sql(), [(p, _day(m), *sums) for (p, m), sums in sorted(months.items())])

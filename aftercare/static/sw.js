@@ -94,7 +94,7 @@ const OFFLINE_PAGES = { "/crisis": "/crisis", "/inbox": "/inbox/offline" };
 
 async function offlinePage(path) {
   if (OFFLINE_PAGES[path]) return fromShell(OFFLINE_PAGES[path]);
-  if (path === "/guides" || path.startsWith("/guides/")) {
+  if (isGuide(path)) {
     const guide = await caches.match(path, { cacheName: CACHE, ignoreVary: true });
     if (guide) return guide;
   }
@@ -106,6 +106,9 @@ async function offlinePage(path) {
 // clinic edits them, so they are asked for again with each refresh (a 304 while nothing changed).
 // A guide the clinic hid is dropped; when the answer fails, what is cached stays.
 const GUIDES = "/guides/offline.json";
+function isGuide(path) {
+  return path === "/guides" || path.startsWith("/guides/");
+}
 // The headers a kept guide is served with offline, taken from the bundle's own answer.
 const GUIDE_HEADERS = ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options"];
 
@@ -120,13 +123,13 @@ async function cacheGuides(cache) {
     }
     const keep = new Set();
     for (const [path, html] of Object.entries(pages && typeof pages === "object" ? pages : {})) {
-      if (typeof html !== "string" || !(path === "/guides" || path.startsWith("/guides/"))) continue;
+      if (typeof html !== "string" || !isGuide(path)) continue;
       await cache.put(path, new Response(html, { headers }));
       keep.add(new URL(path, self.location.origin).href);
     }
     for (const request of await cache.keys()) {
       const path = new URL(request.url).pathname;
-      if ((path === "/guides" || path.startsWith("/guides/")) && !keep.has(request.url)) await cache.delete(request);
+      if (isGuide(path) && !keep.has(request.url)) await cache.delete(request);
     }
   } catch {
     // offline or a bad answer: keep what is cached
