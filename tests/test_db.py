@@ -33,6 +33,7 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
         "0011_images",
         "0012_circles",
         "0013_mood_month",
+        "0014_lean_indexes",
     ]
     assert migrate_database(database) == []
     database.close_all()

@@ -24,7 +24,8 @@ from .journey import TreatmentSession
 class MoodEntry(BaseModel):
     """One tap on the 0-10 mood scale, with an optional note and tags."""
 
-    patient = ForeignKeyField(User, backref="mood_entries", on_delete="CASCADE")
+    # No index of its own: the composite indexes below start with patient_id (migration 0014).
+    patient = ForeignKeyField(User, backref="mood_entries", on_delete="CASCADE", index=False)
     client_id = CharField(max_length=36)
     payload_hash = CharField(max_length=64)
     score = SmallIntegerField()
@@ -55,7 +56,7 @@ class MoodEntry(BaseModel):
 class MoodDay(BaseModel):
     """Per-patient, per-day mood rollup, kept in the same transaction as each entry."""
 
-    patient = ForeignKeyField(User, backref="mood_days", on_delete="CASCADE")
+    patient = ForeignKeyField(User, backref="mood_days", on_delete="CASCADE", index=False)  # (patient, day) serves it
     day = DateField()
     count = IntegerField()
     total = IntegerField()
@@ -134,7 +135,7 @@ class MoodWindow(BaseModel):
     recomputes it all; the cohort page and the record's session cards read it.
     """
 
-    patient = ForeignKeyField(User, on_delete="CASCADE")
+    patient = ForeignKeyField(User, on_delete="CASCADE", index=False)  # the unique index below starts with it
     session = ForeignKeyField(TreatmentSession, on_delete="CASCADE")
     day = DateField()
     bucket = SmallIntegerField()
