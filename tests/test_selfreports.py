@@ -1,6 +1,7 @@
 """Mood entries and check-ins through the JSON API and the forms: exactly once, never a 500."""
 
 import datetime as dt
+import time
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from aftercare.models import MoodDay
 from aftercare.models import MoodEntry
 from aftercare.models import SafetyAlert
 from aftercare.models import utcnow
+from tests.conftest import Auth
 from tests.conftest import csrf_from
 from tests.factories import make_admin
 from tests.factories import make_clinician
@@ -109,6 +111,41 @@ def test_json_without_csrf_token_is_refused(client, patient):
     response = client.post("/api/v1/mood", json=mood())
     assert response.status_code == 400
     assert MoodEntry.select().count() == 0
+
+
+def test_a_header_token_passed_once_is_still_checked_in_full(app, client, patient):
+    """The outbox's token is remembered after its first check, but every other part of the check stays (HDR-01..05)."""
+    token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    for _ in range(2):  # checked in full, then known to this process
+        assert client.post("/api/v1/mood", json=mood(), headers={"X-CSRFToken": token}).status_code == 201
+
+    # Another patient's session with this token: it does not match their session's value.
+    other = app.test_client()
+    Auth(other).login(make_patient(make_clinician()))
+    assert other.post("/api/v1/mood", json=mood(), headers={"X-CSRFToken": token}).status_code == 400
+
+    # A token changed by one character was never checked: refused.
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.post("/api/v1/mood", json=mood(), headers={"X-CSRFToken": forged}).status_code == 400
+
+    # Over https the Referer must name this site, remembered token or not.
+    def https(headers):
+        return client.post("/api/v1/mood", json=mood(), headers=headers, base_url="https://localhost").status_code
+
+    here = {"X-CSRFToken": token, "Referer": "https://localhost/home"}
+    assert https(here) == 201
+    assert https({"X-CSRFToken": token}) == 400
+    assert https({**here, "Referer": "https://example.org/"}) == 400
+    assert MoodEntry.select().count() == 3
+
+
+def test_a_remembered_header_token_expires_with_its_time_limit(app, client, patient):
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+    assert client.post("/api/v1/mood", json=mood(), headers={"X-CSRFToken": token}).status_code == 201
+    time.sleep(2.1)  # tokens carry whole seconds
+    assert client.post("/api/v1/mood", json=mood(), headers={"X-CSRFToken": token}).status_code == 400
+    assert MoodEntry.select().count() == 1
 
 
 def test_anonymous_api_call_is_401_json(app):
