@@ -16,6 +16,7 @@ import os
 import pstats
 import re
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,11 +47,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=500, help="profiled requests (default 500)")
     parser.add_argument("--top", type=int, default=25, help="functions to list (default 25)")
     parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative (default) or tottime")
+    parser.add_argument(
+        "--from-database",
+        type=Path,
+        metavar="FILE",
+        help="profile on a copy of this clinic (made by `demo --scale N`) instead of bench/prepare.py's small one",
+    )
     return parser.parse_args(argv)
 
 
-def make_database(workdir: Path) -> dict:
+def make_database(workdir: Path, source: Path | None = None) -> dict:
     """Migrate and fill a database like the benchmark's; set the environment to use it."""
+    if source:
+        # A consistent copy even if the clinic is in WAL mode with pages not yet checkpointed.
+        with sqlite3.connect(source) as origin, sqlite3.connect(workdir / "profile.db") as copy:
+            origin.backup(copy)
     os.environ.update(
         AFTERCARE_SECRET_KEY=secrets.token_hex(32),
         AFTERCARE_DATABASE_URL=f"sqlite:///{workdir / 'profile.db'}",
@@ -62,7 +73,8 @@ def make_database(workdir: Path) -> dict:
     )
     run = {"cwd": REPO, "check": True, "capture_output": True, "text": True}
     subprocess.run([sys.executable, "-m", "flask", "--app", "aftercare", "db", "migrate"], **run)
-    done = subprocess.run([sys.executable, "-m", "bench.prepare", "--mood-patients", "1"], **run)
+    patients = ["--patients", "0"] if source else []  # the copied clinic has its patients
+    done = subprocess.run([sys.executable, "-m", "bench.prepare", "--mood-patients", "1", *patients], **run)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -103,7 +115,7 @@ def main(argv=None) -> None:
     """Profile the route and print the summary."""
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="aftercare-profile-") as workdir:
-        accounts = make_database(Path(workdir))
+        accounts = make_database(Path(workdir), args.from_database)
         from aftercare import create_app
 
         app = create_app()
