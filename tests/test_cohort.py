@@ -17,6 +17,8 @@ from aftercare.journey import scheduling
 from aftercare.models import AuditEvent
 from aftercare.models import CareRelationship
 from aftercare.models import utcnow
+from aftercare.selfreports.charts import CHAR_WIDTH
+from aftercare.selfreports.charts import fit_labels
 from tests.factories import make_clinician
 from tests.factories import make_mood
 from tests.factories import make_patient
@@ -294,3 +296,32 @@ def test_a_figure_not_shown_breaks_the_line_and_is_not_drawn():
     assert chart.rows[2] == ("c", "fewer than 5", "—", "—")
     music = cohort.spread_chart("k", "t", "s", figures, low=0, high=10, ticks=[], columns=(), connect=False)
     assert music.lines == [] and len(music.points) == 5
+
+
+DRONES = [f"Evening drone with piano {n}" for n in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    ("labels", "room", "expected", "rows"),
+    [
+        # The window's buckets fit side by side, as they are.
+        (list(cohort.SHORT_BUCKETS), 286 / 6, list(cohort.SHORT_BUCKETS), 1),
+        # Four playlists: too long side by side, whole on two alternating lines.
+        (["Evening drone 1", "Evening drone 2", "Rain on leaves", "Low strings"], 286 / 4, None, 2),
+        # Six long titles that begin alike: shortened, and kept apart by their ends.
+        (
+            DRONES,
+            286 / 6,
+            ["Eveni…iano 1", "Eveni…iano 2", "Eveni…iano 3", "Eveni…iano 4", "Eveni…iano 5", "Eveni…iano 6"],
+            2,
+        ),
+        # One long title alone keeps its beginning.
+        (["A very long playlist name indeed, longer than any axis"], 286, ["A very long playlist name indeed, lo…"], 1),
+    ],
+)
+def test_axis_labels_fit_their_room_and_stay_distinct(labels, room, expected, rows):
+    fitted, lines = fit_labels(labels, room)
+    assert lines == rows
+    assert fitted == (labels if expected is None else expected)
+    assert len(set(fitted)) == len(set(labels))
+    assert all(len(label) * CHAR_WIDTH <= room * lines for label in fitted)

@@ -38,6 +38,12 @@ class Tick(NamedTuple):
     at: float  # y for the value axis, x for the date axis
     label: str
     label_at: float  # where the label's centre goes (kept inside the viewBox)
+    row: int = 0  # a group's label on the second line under the axis, where names alternate
+
+
+# What one character of a label takes, on average, in viewBox units (a generous guess).
+CHAR_WIDTH = FONT_SIZE * 0.58
+LABEL_ROW = FONT_SIZE + 3
 
 
 class Point(NamedTuple):
@@ -460,6 +466,27 @@ def _path(points: list[tuple[float, float]], close: bool = False) -> str:
     return d + "Z" if close else d
 
 
+def fit_labels(labels: list[str], room: float) -> tuple[list[str], int]:
+    """Fit the groups' axis labels, `room` units apart, so that none runs into its neighbour.
+
+    Return the labels and how many lines they take: one when they fit side by side, else two,
+    alternating, with twice the room each. A label still too long keeps its beginning and an
+    ellipsis; labels that would then read alike ("Evening dro…" twice) keep their ends too.
+    """
+    if all(len(label) * CHAR_WIDTH <= room for label in labels):
+        return labels, 1
+    rows = 2 if len(labels) > 1 else 1
+    most = max(4, int(room * rows / CHAR_WIDTH))
+    cut = [label if len(label) <= most else label[: most - 1] + "…" for label in labels]
+    alike = {label for label in cut if cut.count(label) > 1}
+    head = (most - 1) // 2
+    tail = most - 1 - head
+    return [
+        label[:head] + "…" + label[-tail:] if short in alike and len(label) > most else short
+        for label, short in zip(labels, cut, strict=True)
+    ], rows
+
+
 def spread_chart(
     key: str,
     title: str,
@@ -480,8 +507,9 @@ def spread_chart(
     is not shown (too few patients) leaves a gap and says so in the table. `connect` joins
     neighbouring means with a line (an order in time, not a list of choices).
     """
-    plot = Plot(left=44, top=10, right=WIDTH - 10, bottom=SCORE_HEIGHT - 30)
-    step = plot.width / max(1, len(figures))
+    step = (WIDTH - 10 - 44) / max(1, len(figures))
+    labels, lines_of_labels = fit_labels([figure.short for figure in figures], step)
+    plot = Plot(left=44, top=10, right=WIDTH - 10, bottom=SCORE_HEIGHT - 30 - LABEL_ROW * (lines_of_labels - 1))
 
     def y(value: float) -> float:
         return _r(plot.bottom - (value - low) / (high - low) * plot.height)
@@ -491,7 +519,8 @@ def spread_chart(
     half = min(step * 0.18, 9)
     for i, figure in enumerate(figures):
         x = _r(plot.left + step * (i + 0.5))
-        x_ticks.append(Tick(x, figure.short, x))
+        half_label = len(labels[i]) * CHAR_WIDTH / 2  # kept inside the viewBox, like the date axis's
+        x_ticks.append(Tick(x, labels[i], _r(min(max(x, half_label + 2), WIDTH - half_label - 2)), i % lines_of_labels))
         if not figure.shown:
             runs.append([])
             continue
