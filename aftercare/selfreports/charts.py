@@ -176,6 +176,11 @@ class Chart:
         return not self.points
 
     @property
+    def label_row(self) -> int:
+        """How far below the first line of axis labels the second one sits (Tick.row 1)."""
+        return LABEL_ROW
+
+    @property
     def description(self) -> str:
         text = self.summary
         if self.cutoff is not None:
@@ -374,8 +379,13 @@ def _x_ticks(window: Window, scale: _Scale) -> list[Tick]:
         label = f"{day:%b %Y}" if n > 180 else f"{day.day} {day:%b}"
         x = scale.x(day)
         half = len(label) * FONT_SIZE * 0.3  # a generous guess at half the label's width
-        ticks.append(Tick(x, label, _r(min(max(x, half + 2), WIDTH - half - 2))))
+        ticks.append(Tick(x, label, _centred_within(x, half)))
     return ticks
+
+
+def _centred_within(x: float, half: float) -> float:
+    """Return where a label `half` units wide on each side is centred near x, kept inside the viewBox."""
+    return _r(min(max(x, half + 2), WIDTH - half - 2))
 
 
 def _y_tick(scale: _Scale, value: float, label: str) -> Tick:
@@ -519,8 +529,7 @@ def spread_chart(
     half = min(step * 0.18, 9)
     for i, figure in enumerate(figures):
         x = _r(plot.left + step * (i + 0.5))
-        half_label = len(labels[i]) * CHAR_WIDTH / 2  # kept inside the viewBox, like the date axis's
-        x_ticks.append(Tick(x, labels[i], _r(min(max(x, half_label + 2), WIDTH - half_label - 2)), i % lines_of_labels))
+        x_ticks.append(Tick(x, labels[i], _centred_within(x, len(labels[i]) * CHAR_WIDTH / 2), i % lines_of_labels))
         if not figure.shown:
             runs.append([])
             continue
