@@ -93,26 +93,33 @@ def _read() -> tuple[str | None, ClinicSettings]:
 
 
 def current() -> ClinicSettings:
-    """Return the clinic's settings: from this process's copy while the version read with the session matches.
-
-    The session loader reads the settings' version with the session and the user, in one
-    statement (websessions.py), so an administrator's change reaches every worker at its next
-    request without the settings being read again on every request.
-    """
+    """Return the clinic's settings: from this process's copy while the version read with the session matches."""
     if not has_app_context():
         return _read()[1]
-    if "clinic_settings" in g:
-        return g.clinic_settings
-    database = db.obj
-    known = getattr(database, "aftercare_settings", None)
-    version = g.get("clinic_settings_version", MISSING)
-    if known is not None and version is not MISSING and known[0] == version:
-        g.clinic_settings = known[1]
-    else:
-        version, settings = _read()
-        database.aftercare_settings = (version, settings)
-        g.clinic_settings = settings
+    if "clinic_settings" not in g:
+        g.clinic_settings = remembered("settings", lambda: _read()[1])
     return g.clinic_settings
+
+
+def remembered(name: str, load):
+    """Return `load()`, from this process's copy while the clinic's version read with the session is the same.
+
+    For what the clinic sets up and many pages show: its settings, its guides. The session loader
+    reads the version with the session and the user, in one statement (websessions.py), and
+    whatever changes these moves it (ClinicSetting.set_value, ClinicSetting.new_version), so an
+    administrator's change reaches every worker at its next request without anything being read
+    again on every request. Without a session's version (no request, no session) it is read.
+    """
+    version = g.get("clinic_settings_version", MISSING) if has_app_context() else MISSING
+    if version is MISSING:
+        return load()
+    copies = db.obj.__dict__.setdefault("aftercare_remembered", {})
+    known = copies.get(name)
+    if known is not None and known[0] == version:
+        return known[1]
+    value = load()
+    copies[name] = (version, value)
+    return value
 
 
 def _store(settings: ClinicSettings) -> None:

@@ -1,5 +1,7 @@
 """The database: migrations match the models, SQLite is durable, busy means 503."""
 
+import threading
+
 from peewee import IntegrityError
 from peewee import OperationalError
 from peewee import SqliteDatabase
@@ -7,8 +9,10 @@ from playhouse.schema_diff import diff_models
 
 from aftercare.db import db
 from aftercare.db import migrate_database
+from aftercare.db import one_read
 from aftercare.db import open_database
 from aftercare.models import AuditEvent
+from aftercare.models import ClinicSetting
 from aftercare.models import MODELS
 
 
@@ -91,3 +95,31 @@ def test_a_locked_database_answers_503_with_retry_after(app, client, monkeypatch
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"
     assert b"nothing was lost" in response.data
+
+
+def test_one_read_sees_one_moment_on_sqlite(app):
+    """Today's statements run in one read: on SQLite one snapshot, whatever another connection commits meanwhile.
+
+    On PostgreSQL each statement reads as before (the latest committed rows).
+    """
+    def another_worker_writes():
+        with db.connection_context():
+            ClinicSetting.set_value("clinic_phone", "+1 555 0100")
+
+    def count():
+        return ClinicSetting.select().count()
+
+    with db.connection_context():
+        with one_read():
+            before = count()
+            writer = threading.Thread(target=another_worker_writes)
+            writer.start()
+            writer.join()
+            during = count()
+        after = count()
+        with db.atomic():  # inside a transaction it changes nothing, and writing still works
+            with one_read():
+                ClinicSetting.set_value("clinic_phone", "+1 555 0101")
+    assert after > before
+    assert during == (before if isinstance(db.obj, SqliteDatabase) else after)
+    assert ClinicSetting.get_value("clinic_phone") == "+1 555 0101"

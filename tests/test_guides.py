@@ -195,3 +195,25 @@ def test_the_offline_bundle_is_the_signed_out_pages_compressed_and_revalidated(c
     assert again.status_code == 304 and again.get_data() == b""
     gzipped = client.get("/guides/offline.json", headers={"Accept-Encoding": "gzip"})
     assert json.loads(gzip.decompress(gzipped.get_data())) == bundle
+
+
+def test_today_offers_a_changed_guide_at_the_next_visit(client, auth):
+    """Each process remembers the first guide of every stage; saving a guide moves the clinic's version,
+    so every worker reads them again at its next request (settings.remembered)."""
+    admin = make_admin()
+    patient = make_patient(make_clinician())
+    auth.login(patient)
+    assert "<strong>Before your first session</strong>" in client.get("/home").get_data(as_text=True)
+    guide = Guide.get(Guide.stage == "before", Guide.active == True)  # noqa: E712
+    fields = {"summary": guide.summary, "body": guide.body, "stage": guide.stage, "active": True}
+    library.change(guide, by=admin, title="Before you start", **fields)
+    assert "<strong>Before you start</strong>" in client.get("/home").get_data(as_text=True)
+    library.add(
+        by=admin,
+        title="Parking first",
+        summary="Where to park",
+        body="Park behind the building, please.",
+        stage="before",
+    )
+    library.change(guide, by=admin, title="Before you start", **{**fields, "active": False})
+    assert "<strong>Parking first</strong>" in client.get("/home").get_data(as_text=True)

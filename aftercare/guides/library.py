@@ -9,13 +9,12 @@ import re
 
 from peewee import fn
 
-from ..db import columns
+from .. import settings
 from ..db import db
-from ..db import Prepared
-from ..db import row_to
 from ..inputs import clean_text
 from ..inputs import Invalid
 from ..models import AuditEvent
+from ..models import ClinicSetting
 from ..models import DOSING_KINDS
 from ..models import Guide
 from ..models import TreatmentSession
@@ -82,17 +81,20 @@ def stage_of(sessions: list[TreatmentSession], now: dt.datetime | None = None) -
     return "between" if held else "before"
 
 
-# On Today at every visit (db.Prepared): the first guide shown for the patient's stage.
-FOR_STAGE = Prepared(
-    f"SELECT {columns(Guide)} FROM guide"  # nosec B608: SQL from module constants; every value is a bound parameter
-    " WHERE stage = ? AND active = ? ORDER BY position, id LIMIT 1"
-)
-
-
 def for_stage(stage: str) -> Guide | None:
-    """The first guide shown for a stage of treatment, or None."""
-    row = FOR_STAGE.one(stage, True)
-    return row_to(Guide, row) if row else None
+    """The first guide shown for a stage of treatment, or None.
+
+    On Today at every visit, so each process remembers the first guide of every stage until the
+    clinic's version moves, which saving a guide does (settings.remembered).
+    """
+    return settings.remembered("guide_for_stage", _first_of_each_stage).get(stage)
+
+
+def _first_of_each_stage() -> dict[str, Guide]:
+    first: dict[str, Guide] = {}
+    for guide in published():
+        first.setdefault(guide.stage, guide)
+    return first
 
 
 def what_to_expect(guide: Guide) -> str:
@@ -134,6 +136,7 @@ def change(guide: Guide, *, by: User, title: str, summary: str, body: str, stage
             updated_by=by,
             updated_at=utcnow(),
         ).where(Guide.id == guide.id).execute()
+        ClinicSetting.new_version()  # every worker reads the guides Today offers again
         AuditEvent.record("guide_changed", actor=by, detail=f"guide {guide.slug}")
     return Guide.get_by_id(guide.id)
 
@@ -149,5 +152,6 @@ def add(*, by: User, title: str, summary: str, body: str, stage: str) -> Guide:
             slug = f"{base}-{n}"
         last = Guide.select(fn.MAX(Guide.position)).scalar() or 0
         guide = Guide.create(slug=slug, position=last + 1, reviewed_on=utcnow().date(), updated_by=by, **fields)
+        ClinicSetting.new_version()
         AuditEvent.record("guide_changed", actor=by, detail=f"guide {slug} added")
     return guide

@@ -38,10 +38,15 @@ HAS_INTENTION = Prepared(
 )
 
 
-def to_do(session: TreatmentSession) -> list[tuple[str, str, bool]]:
-    """Return (anchor, what, done) for what is still to prepare before a session."""
+def to_do(session: TreatmentSession, intention_set: bool | None = None) -> list[tuple[str, str, bool]]:
+    """Return (anchor, what, done) for what is still to prepare before a session.
+
+    Whether the intention is written is looked up unless the caller read it with the session (Today).
+    """
+    if intention_set is None:
+        intention_set = HAS_INTENTION.one(session.id)[0] > 0
     items = [
-        ("intention", "Set your intention", HAS_INTENTION.one(session.id)[0] > 0),
+        ("intention", "Set your intention", intention_set),
         ("playlist", "Choose the music for the room", session.playlist_id is not None),
     ]
     if session.is_dosing:

@@ -333,5 +333,14 @@ class ClinicSetting(BaseModel):
     @classmethod
     def set_value(cls, key: str, value: str) -> None:
         """Store a setting, and a new version, so every process re-reads its copy (settings.current)."""
-        for name, text in ((key, value), ("settings_version", secrets.token_hex(8))):
-            cls.insert(key=name, value=text).on_conflict(conflict_target=[cls.key], update={cls.value: text}).execute()
+        cls._put(key, value)
+        cls.new_version()
+
+    @classmethod
+    def new_version(cls) -> None:
+        """Move the version, so every process reads what it remembers of the clinic again (settings.remembered)."""
+        cls._put("settings_version", secrets.token_hex(8))
+
+    @classmethod
+    def _put(cls, key: str, value: str) -> None:
+        cls.insert(key=key, value=value).on_conflict(conflict_target=[cls.key], update={cls.value: value}).execute()

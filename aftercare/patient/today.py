@@ -1,8 +1,10 @@
 """What the Today screen shows: a greeting, today's entries, and where the patient is in their series."""
 
 import datetime as dt
+from operator import attrgetter
 
 from ..db import columns
+from ..db import one_read
 from ..db import Prepared
 from ..db import row_to
 from ..guides import library as guides
@@ -57,16 +59,24 @@ def countdown(delta: dt.timedelta) -> str:
 
 
 # Today is the page patients open most, so it reads what it shows in a few written-out statements
-# (db.Prepared): the patient's sessions, each measure's last answer, today's entries, the care team.
-SESSIONS = Prepared(f"SELECT {columns(TreatmentSession)} FROM treatment_session WHERE patient_id = ?")  # nosec B608
-LAST_ANSWERS = Prepared("SELECT instrument, MAX(submitted_at) FROM check_in WHERE patient_id = ? GROUP BY instrument")
-DAY_ENTRIES = Prepared(
-    f"SELECT {columns(MoodEntry)} FROM mood_entry"  # nosec B608: SQL from module constants; every value is a bound parameter
-    " WHERE patient_id = ? AND local_day = ? AND deleted_at IS NULL ORDER BY recorded_at DESC"
+# (db.Prepared), all in one read (db.one_read): the patient's sessions, each with whether its
+# intention is written (for the next one's to-do list), each measure's last answer, today's
+# entries, the latest intake, the care team.
+SESSIONS = Prepared(
+    f"SELECT {columns(TreatmentSession, 's')}, i.explore <> '' OR i.let_go <> '' OR i.carry <> ''"  # nosec B608
+    " FROM treatment_session s LEFT JOIN intention i ON i.session_id = s.id WHERE s.patient_id = ?"
 )
-LAST_ENTRY = Prepared(
-    f"SELECT {columns(MoodEntry)} FROM mood_entry"  # nosec B608: SQL from module constants; every value is a bound parameter
-    " WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC, id DESC LIMIT 1"
+LAST_ANSWERS = Prepared("SELECT instrument, MAX(submitted_at) FROM check_in WHERE patient_id = ? GROUP BY instrument")
+# Today's entries and the patient's latest entry, in one statement: the latest says "Last logged"
+# when nothing is logged today (it is one of today's rows otherwise, and comes twice). Today's
+# rows come unordered and are sorted here: asked for in recorded order, SQLite walks the patient's
+# whole history by (patient, recorded_at) rather than the day's few rows by (patient, local_day),
+# 135 µs instead of 5 for a patient with a year of entries.
+ENTRIES = Prepared(
+    f"SELECT 0, {columns(MoodEntry)} FROM mood_entry"  # nosec B608: SQL from module constants; every value is a bound parameter
+    " WHERE patient_id = ? AND local_day = ? AND deleted_at IS NULL"
+    f" UNION ALL SELECT 1, latest.* FROM (SELECT {columns(MoodEntry)} FROM mood_entry"  # nosec B608
+    " WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC, id DESC LIMIT 1) latest"
 )
 INTAKE = Prepared(
     "SELECT status, requested_by_id FROM intake WHERE patient_id = ? ORDER BY created_at DESC, id DESC LIMIT 1"
@@ -78,15 +88,18 @@ CARE_TEAM = Prepared(
 _time = CheckIn.submitted_at.python_value
 
 
-def journey(patient: User, now: dt.datetime, sessions: list[TreatmentSession]) -> dict:
-    """The next session and its to-dos, or where the patient is in the window of clarity and today's practices."""
+def journey(patient: User, now: dt.datetime, sessions: list[TreatmentSession], intentions: set[int]) -> dict:
+    """The next session and its to-dos, or where the patient is in the window of clarity and today's practices.
+
+    `intentions` holds the ids of the sessions whose intention is written.
+    """
     upcoming = scheduling.next_of(sessions, now)
     ahead = upcoming is not None and upcoming.starts_at > now
     window = scheduling.window_of(patient, sessions, now)
     return {
         "upcoming": upcoming,
         "countdown": countdown(upcoming.starts_at - now) if ahead else None,
-        "todo": preparation.to_do(upcoming) if ahead else [],
+        "todo": preparation.to_do(upcoming, intention_set=upcoming.id in intentions) if ahead else [],
         "window": window,
         "practices": scheduling.practices_for(window.day, window.no_driving) if window else [],
     }
@@ -97,25 +110,34 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
     now = now or utcnow()
     now_local = to_local(now, patient.timezone)
     measures = instruments.chosen(patient)
-    sessions = [row_to(TreatmentSession, row) for row in SESSIONS.run(patient.id)]
-    answered = {key: _time(at) for key, at in LAST_ANSWERS.run(patient.id)}
-    entries = [row_to(MoodEntry, row) for row in DAY_ENTRIES.run(patient.id, _day(now_local.date()))]
-    found = entries[0] if entries else LAST_ENTRY.one(patient.id)
-    last = found if found is None or isinstance(found, MoodEntry) else row_to(MoodEntry, found)
+    sessions, intentions, entries, latest = [], set(), [], None
+    with one_read():
+        for *row, intention_set in SESSIONS.run(patient.id):
+            sessions.append(row_to(TreatmentSession, row))
+            if intention_set:
+                intentions.add(row[0])
+        answered = {key: _time(at) for key, at in LAST_ANSWERS.run(patient.id)}
+        for part, *row in ENTRIES.run(patient.id, _day(now_local.date()), patient.id):
+            if part:
+                latest = row
+            else:
+                entries.append(row_to(MoodEntry, row))
+        intake = INTAKE.one(patient.id)
+        care_team = [name for (name,) in CARE_TEAM.run(patient.id, True)]
+    entries.sort(key=_recorded, reverse=True)
+    last = entries[0] if entries else latest and row_to(MoodEntry, latest)
     stage = guides.stage_of(sessions, now)
-    intake = INTAKE.one(patient.id)
     guide = guides.for_stage(stage)
     return {
         "greeting": greeting(now_local),
-        "today": now_local,
         "last_mood": last,
         "last_mood_ago": ago(now - last.recorded_at) if last else None,
         "due": checkins.due_from(answered, sessions, now, measures),
         "measures": measures,
         "entries": entries,
-        "care_team": [name for (name,) in CARE_TEAM.run(patient.id, True)],
+        "care_team": care_team,
         "last_checkins": answered,
-        **journey(patient, now, sessions),
+        **journey(patient, now, sessions, intentions),
         "intake": _intake_card(intake, stage),
         "guide": guide,
         "what_to_expect": guides.what_to_expect(guide) if guide else None,
@@ -138,3 +160,4 @@ def _intake_card(latest: tuple | None, stage: str) -> str | None:
 
 
 _day = MoodEntry.local_day.db_value
+_recorded = attrgetter("recorded_at", "id")  # newest first, as LAST_ENTRY orders them

@@ -311,7 +311,7 @@ def _checkin(reminder, patient, now):
 
 def _mood(reminder, patient, now):
     today = to_local(now, patient.timezone).date()
-    if mood.todays_entries(patient, today).exists():
+    if mood.logged_on(patient, today):
         return None  # already logged today: no nudge
     return {}, []
 

@@ -239,13 +239,13 @@ def latest(patient: User) -> MoodEntry | None:
     )
 
 
-def todays_entries(patient: User, day: dt.date):
-    """Return the query for the patient's entries on one of their local days, newest first."""
-    return (
-        MoodEntry.visible()
-        .where(MoodEntry.patient == patient, MoodEntry.local_day == day)
-        .order_by(MoodEntry.recorded_at.desc())
-    )
+def logged_on(patient: User, day: dt.date) -> bool:
+    """Tell whether the patient logged a mood on one of their local days.
+
+    Through the (patient, local_day) index: asked in recorded order, SQLite walked the patient's
+    whole history by (patient, recorded_at) instead, some 130 µs for a year of entries.
+    """
+    return MoodEntry.visible().where(MoodEntry.patient == patient, MoodEntry.local_day == day).exists()
 
 
 def as_json(entry: MoodEntry) -> dict:
