@@ -38,6 +38,7 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path):
         "0012_circles",
         "0013_mood_month",
         "0014_lean_indexes",
+        "0015_unread_index",
     ]
     assert migrate_database(database) == []
     database.close_all()

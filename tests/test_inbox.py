@@ -7,7 +7,9 @@ import re
 import zipfile
 
 import pytest
+from peewee import SqliteDatabase
 
+from aftercare.db import db
 from aftercare.journey import scheduling
 from aftercare.models import AuditEvent
 from aftercare.models import Reminder
@@ -16,6 +18,7 @@ from aftercare.models import REMINDER_PLANNED
 from aftercare.models import REMINDER_SENT
 from aftercare.models import User
 from aftercare.models import utcnow
+from aftercare.reminders import inbox
 from aftercare.reminders import planner
 from aftercare.reminders.dispatcher import Dispatcher
 from tests.conftest import Auth
@@ -367,3 +370,14 @@ def test_json_api_for_devices_works_for_clinicians_too(client, people, receiver)
     response = JsonApi(client)("POST", "/api/v1/devices", {**receiver.subscription(), "name": "Work phone"})
     assert response.status_code == 422  # the receiver's host is not allowed in this app: refused, not forbidden
     assert "not a push service" in response.get_json()["fields"]["endpoint"]
+
+
+def test_the_unread_count_reads_only_unread_reminders(app):
+    """The badge on every patient page: through (user_id, read_at, sent_at), not every reminder ever sent."""
+    if not isinstance(db.obj, SqliteDatabase):
+        return  # PostgreSQL plans for itself
+    with db.connection_context():
+        plan = [row[3] for row in db.execute_sql(f"EXPLAIN QUERY PLAN {inbox.UNREAD.sql()}", (1, "sent", "failed"))]
+    assert plan == [
+        "SEARCH reminder USING INDEX reminder_user_id_read_at_sent_at (user_id=? AND read_at=? AND sent_at>?)"
+    ]

@@ -74,7 +74,8 @@ class Reminder(BaseModel):
         indexes = (
             (("user", "rule", "slot"), True),
             (("status", "due_at"), False),
-            (("user", "sent_at"), False),
+            (("user", "sent_at"), False),  # the inbox, newest first
+            (("user", "read_at", "sent_at"), False),  # the unread count on every patient page (migration 0015)
         )
 
 
