@@ -21,9 +21,32 @@ from .push import vapid
 from .websessions import ServerSessionInterface
 
 
+class Aftercare(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks `inspect.iscoroutinefunction` of every before- and after-request hook, teardown and
+    view it calls, on every request (fifteen times a page here). What a function is does not
+    change, so the answer is kept; a coroutine function is still wrapped by Flask each time.
+    """
+
+    PLAIN_MAX = 1000  # hooks and views are registered at start-up; this only bounds a surprise
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain: set = set()
+
+    def ensure_sync(self, func):
+        if func in self._plain:
+            return func
+        wrapped = super().ensure_sync(func)
+        if wrapped is func and len(self._plain) < self.PLAIN_MAX:
+            self._plain.add(func)
+        return wrapped
+
+
 def create_app(test_config=None):
     """Create and configure an instance of the aftercare application."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Aftercare(__name__, instance_relative_config=True)
     app.jinja_env.add_extension("jinja2.ext.do")
     config.load(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -54,6 +54,8 @@ class Csrf(CSRFProtect):
         return None
 
     def protect(self, apply_exemptions=False):
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return  # flask-wtf returns here too, after looking up the view's exemption first
         token = None if request.mimetype in FORM_TYPES else self._header_token()
         if token and self._known_good(token) and not (apply_exemptions and self._is_exempt()):
             g.csrf_valid = True
@@ -98,5 +100,19 @@ class Csrf(CSRFProtect):
         self._verified[key] = (value, signed.timestamp())
 
 
+class Login(LoginManager):
+    """flask-login's manager, which need not digest the client's address and agent on every request.
+
+    flask-login hashes them (SHA-512) to check its session protection before looking at whether
+    that protection is on. It is off here (create_app: server-side sessions bind a session to its
+    device), so the check answers "not failed" at once; turned on, it runs as flask-login wrote it.
+    """
+
+    def _session_protection_failed(self):
+        if not current_app.config.get("SESSION_PROTECTION", self.session_protection):
+            return False
+        return super()._session_protection_failed()
+
+
 csrf = Csrf()
-login_manager = LoginManager()
+login_manager = Login()

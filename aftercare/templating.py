@@ -9,7 +9,10 @@ import time
 from flask import Flask
 from flask import session
 from flask_wtf.csrf import generate_csrf
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
+
+from .safety import CRISIS_PATTERNS
 
 CACHE_SIZE = 10_000
 # A page's CSRF token is re-signed at most this often per session (flask-wtf signs anew on every
@@ -22,6 +25,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = memoized_url_for(app)
     app.jinja_env.globals["remember"] = remembering()
     app.jinja_env.globals["macros"] = macro_module(app)
+    # What crisis.js matches a note against before sending it (also offline), as the pages with a
+    # note embed it: the same JSON `|tojson` would write, made once rather than on every page.
+    app.jinja_env.globals["crisis_patterns_json"] = Markup(htmlsafe_json_dumps(CRISIS_PATTERNS, dumps=app.json.dumps))
     token = reused_csrf_token(app)
     app.context_processor(lambda: {"csrf_token": token})
 

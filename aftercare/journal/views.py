@@ -34,7 +34,6 @@ from ..models import User
 from ..models import VoiceNote
 from ..pages import button
 from ..pages import stored
-from ..safety import CRISIS_PATTERNS
 from ..safety import has_crisis_language
 from . import entries
 from . import images
@@ -109,7 +108,6 @@ def _new_page(form: EntryForm, prompt: prompts.Prompt, errors: dict, status: int
         image_max=images.MAX_PER_ENTRY,
         voice_error=voice_error,
         voice_form=VoiceNoteForm(formdata=None, client_id=str(uuid.uuid4()), session_id=form.session_id.data),
-        crisis_patterns=CRISIS_PATTERNS,
         body_max=entries.BODY_MAX,
     ), status
 

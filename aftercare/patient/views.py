@@ -16,7 +16,6 @@ from ..forms import EmptyForm
 from ..journey import scheduling
 from ..push import devices
 from ..reminders import planner
-from ..safety import CRISIS_PATTERNS
 from ..selfreports import mood
 from . import today
 from .forms import SettingsForm
@@ -32,7 +31,6 @@ def home():
         client_id=str(uuid.uuid4()),
         mood_words=mood.MOOD_WORDS,
         tags=tuple(mood.clinic_tags()),
-        crisis_patterns=CRISIS_PATTERNS,
         **today.overview(current_user._get_current_object()),
     )
 
