@@ -36,8 +36,11 @@ class Aftercare(Flask):
         self._plain: set = set()
 
     def ensure_sync(self, func):
-        if func in self._plain:
-            return func
+        try:
+            if func in self._plain:
+                return func
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return super().ensure_sync(func)
         wrapped = super().ensure_sync(func)
         if wrapped is func and len(self._plain) < self.PLAIN_MAX:
             self._plain.add(func)

@@ -131,3 +131,19 @@ def test_demo_refuses_outside_development(clean_env, database_url):
             assert User.select().count() == before
     finally:
         database.close_all()
+
+
+def test_a_view_of_any_kind_still_runs(app):
+    """Aftercare.ensure_sync remembers which views and hooks are plain functions; any other callable is asked every time."""
+
+    class Unhashable:
+        __hash__ = None
+
+        def __call__(self):
+            return "called"
+
+    app.add_url_rule("/test-unhashable", "test_unhashable", view_func=Unhashable())
+    app.view_functions["test_unhashable"].access = "public"
+    client = app.test_client()
+    assert [client.get("/test-unhashable").get_data(as_text=True) for _ in range(2)] == ["called", "called"]
+    assert [client.get("/crisis").status_code for _ in range(2)] == [200, 200]  # and plain views and hooks

@@ -103,6 +103,7 @@ def test_one_read_sees_one_moment_on_sqlite(app):
 
     On PostgreSQL each statement reads as before (the latest committed rows).
     """
+
     def another_worker_writes():
         with db.connection_context():
             ClinicSetting.set_value("clinic_phone", "+1 555 0100")
