@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["macros"] = macro_module(app)
     # What crisis.js matches a note against before sending it (also offline), as the pages with a
     # note embed it: the same JSON `|tojson` would write, made once rather than on every page.
-    app.jinja_env.globals["crisis_patterns_json"] = Markup(htmlsafe_json_dumps(CRISIS_PATTERNS, dumps=app.json.dumps))
+    app.jinja_env.globals["crisis_patterns_json"] = htmlsafe_json_dumps(CRISIS_PATTERNS, dumps=app.json.dumps)
     token = reused_csrf_token(app)
     app.context_processor(lambda: {"csrf_token": token})
 
