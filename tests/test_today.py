@@ -49,8 +49,8 @@ def test_todays_entries_are_listed_newest_first_and_the_newest_is_the_last_logge
 def test_with_nothing_logged_today_the_last_logged_is_from_an_earlier_day(client, auth):
     now = utcnow()
     patient = make_patient(make_clinician(), timezone=afternoon_zone(now))
-    make_mood(patient, 3, recorded_at=now - 30 * HOUR)
     make_mood(patient, 6, recorded_at=now - 26 * HOUR)  # the latest, though logged first
+    make_mood(patient, 3, recorded_at=now - 30 * HOUR)
     page = today_page(client, auth, patient)
     assert listed(page) == [] and "Today so far" not in page
     assert "Last logged 6 · okay, yesterday" in page

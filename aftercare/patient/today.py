@@ -125,7 +125,7 @@ def overview(patient: User, now: dt.datetime | None = None) -> dict:
         intake = INTAKE.one(patient.id)
         care_team = [name for (name,) in CARE_TEAM.run(patient.id, True)]
     entries.sort(key=_recorded, reverse=True)
-    last = entries[0] if entries else latest and row_to(MoodEntry, latest)
+    last = entries[0] if entries else (row_to(MoodEntry, latest) if latest else None)
     stage = guides.stage_of(sessions, now)
     guide = guides.for_stage(stage)
     return {
@@ -160,4 +160,4 @@ def _intake_card(latest: tuple | None, stage: str) -> str | None:
 
 
 _day = MoodEntry.local_day.db_value
-_recorded = attrgetter("recorded_at", "id")  # newest first, as LAST_ENTRY orders them
+_recorded = attrgetter("recorded_at", "id")  # newest first, in the order ENTRIES picks the latest by
